@@ -1,0 +1,79 @@
+# Shared helpers for integration tests.  Source it: `. "$(dirname "$0")/lib.sh"`.
+# Every process a test starts with `spawn` is killed (by PID) when the test exits, pass or fail.
+set -euo pipefail
+BIN=${ACCEPTSCOPE_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
+TMP=$(mktemp -d /tmp/acceptscope-test.XXXXXX)
+_PIDS=()
+
+_cleanup() {
+	local pid
+	for pid in ${_PIDS[@]+"${_PIDS[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in ${_PIDS[@]+"${_PIDS[@]}"}; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap _cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+log() { echo "# $*"; }
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() { [[ "$2" == "$3" ]] || fail "$1: expected '$2', got '$3'"; log "$1 = $3"; }
+# assert_ge WHAT MIN ACTUAL / assert_le WHAT MAX ACTUAL
+assert_ge() { (($3 >= $2)) || fail "$1: expected >= $2, got $3"; log "$1 = $3 (>= $2)"; }
+assert_le() { (($3 <= $2)) || fail "$1: expected <= $2, got $3"; log "$1 = $3 (<= $2)"; }
+
+# spawn OUTFILE CMD...: start CMD in the background, stdout+stderr to OUTFILE; sets SPAWNED_PID.
+spawn() {
+	local out=$1; shift
+	"$@" >"$out" 2>&1 &
+	SPAWNED_PID=$!
+	_PIDS+=("$SPAWNED_PID")
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: poll CMD every 50 ms until it succeeds or the deadline passes.
+wait_until() {
+	local secs=$1 what=$2; shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for: $what"
+		sleep 0.05
+	done
+}
+
+# wait_exit SECONDS PID: wait for PID (a child) to exit; echo its status.
+wait_exit() {
+	local secs=$1 pid=$2 deadline=$((SECONDS + $1))
+	while kill -0 "$pid" 2>/dev/null; do
+		((SECONDS < deadline)) || fail "process $pid still running after ${secs}s"
+		sleep 0.05
+	done
+	local rc=0; wait "$pid" || rc=$?
+	echo "$rc"
+}
+
+# free_port: a TCP port on loopback nobody listens on.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 30000))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+	fail "no free port"
+}
+
+listening() { ss -Htln "sport = :$1" | grep -q .; }
+
+# require_bpf: skip (or, in CI, fail through the runner) unless we are root and BPF tracing works.
+require_bpf() {
+	[[ $(id -u) -eq 0 ]] || skip "needs root for BPF"
+	[[ -r /sys/kernel/btf/vmlinux ]] || skip "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+}
+
+# netstat_get FIELD: a TcpExt counter from /proc/net/netstat (e.g. ListenOverflows).
+netstat_get() {
+	awk -v f="$1" '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1 } else print $(idx[f]) }' /proc/net/netstat
+}
