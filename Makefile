@@ -52,6 +52,7 @@ BINS := $(BUILD)/acceptscope $(BUILD)/acceptscope-demo $(BUILD)/acceptscope-load
 
 .PHONY: all deps demo test asan unit vmlinux clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(BINS) $(UNIT_BINS)
 
@@ -87,7 +88,7 @@ $(BUILD)/user/%.o: user/%.c user/*.h $(SKELS) | $(BUILD)/user
 	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Iuser -c $< -o $@
 
 $(BUILD)/acceptscope: $(USER_OBJS)
-	$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -lm -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -ljson-c -lm -o $@
 
 $(BUILD)/server/%.o: server/%.c server/*.h | $(BUILD)/server
 	$(CC) $(CFLAGS) -Iserver -c $< -o $@
@@ -99,7 +100,7 @@ $(BUILD)/acceptscope-load: $(LOAD_OBJS)
 	$(CC) $(LDFLAGS) $^ -lm -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(USER_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Iuser $< $(USER_LIB_OBJS) $(LIBBPF_LIBS) -lcmocka -lm -o $@
+	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Iuser $< $(USER_LIB_OBJS) $(LIBBPF_LIBS) -ljson-c -lcmocka -lm -o $@
 
 clean:
 	rm -rf build

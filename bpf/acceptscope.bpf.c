@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * acceptscope: the accept path of TCP listeners, attributed to threads.
+ *
+ * Four events feed one set of maps, each served by whichever mechanism the
+ * running kernel allows (user space picks one per hook and disables the rest):
+ *   enqueue  handshake complete, child joins the accept queue
+ *            fexit|kretprobe tcp_v{4,6}_syn_recv_sock, or tp_btf sk_data_ready
+ *   accept   a thread takes the child off the queue
+ *            fexit|kretprobe inet_csk_accept, or the accept/accept4 syscall tracepoints
+ *   read     a thread reads from an accepted child
+ *            fexit|kretprobe tcp_recvmsg, or tp_btf sock_recv_length
+ *   overflow the queue was full
+ *            fentry|kprobe tcp_conn_request (SYN dropped) + the syn_recv_sock
+ *            NULL return (handshake dropped), or tp_btf kfree_skb (see on_kfree_skb)
+ * plus tp_btf inet_sock_set_state to forget closed children, and iter/tcp to
+ * sample every listener's queue each interval.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "../user/acceptscope.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define EAGAIN 11
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define MSG_PEEK 2
+
+const volatile __u32 filter_ports[MAX_FILTERS] = {};
+const volatile __u32 nr_filter_ports = 0;
+const volatile __u32 filter_pids[MAX_FILTERS] = {};
+const volatile __u32 nr_filter_pids = 0;
+const volatile bool trace_events = false;
+
+struct conn {
+	__u64 listener;
+	__u64 enqueue_ns;	/* 0: enqueue not seen */
+	__u32 accept_tid;	/* 0: not accepted yet */
+	__u32 read_seen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct listener_stats);
+} listener_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct listener_info);
+} listener_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct thread_key);
+	__type(value, struct thread_stats);
+} thread_stats SEC(".maps");
+
+/* Children of watched listeners, queued or accepted; LRU so nothing leaks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, __u64);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* accept syscall / kprobe entry → return: the listener (and error slot) per thread. */
+struct accept_args {
+	__u64 listener;
+	__u64 err_slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct accept_args);
+} accept_args SEC(".maps");
+
+/* kprobe on syn_recv_sock: the listener, per CPU (softirq does not migrate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} syn_recv_listener SEC(".maps");
+
+/* kprobe on tcp_recvmsg: the socket, per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} recv_sock SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* Per CPU: trace records that did not fit in the ring buffer, and map updates that failed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static struct listener_stats zero_listener_stats;
+
+static __always_inline void count_lost(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &which);
+
+	if (n)
+		(*n)++;
+}
+
+static __always_inline bool port_wanted(__u32 port)
+{
+	if (!nr_filter_ports)
+		return true;
+	for (int i = 0; i < MAX_FILTERS; i++)
+		if (i < nr_filter_ports && filter_ports[i] == port)
+			return true;
+	return false;
+}
+
+static __always_inline bool pid_wanted(__u32 pid)
+{
+	if (!nr_filter_pids)
+		return true;
+	for (int i = 0; i < MAX_FILTERS; i++)
+		if (i < nr_filter_pids && filter_pids[i] == pid)
+			return true;
+	return false;
+}
+
+static __always_inline __u32 log2l(__u64 v)
+{
+	__u32 r = 0;
+
+	for (int i = 32; i > 0; i >>= 1) {
+		if (v >= (1ULL << i)) {
+			v >>= i;
+			r += i;
+		}
+	}
+	return r;
+}
+
+/* Log-linear slot: WAIT_SUB_BITS of mantissa under the leading bit. */
+static __always_inline __u32 wait_slot(__u64 ns)
+{
+	__u32 lg;
+
+	if (ns < (1ULL << WAIT_MIN_LOG2))
+		return 0;
+	lg = log2l(ns);
+	if (lg >= WAIT_MAX_LOG2)
+		return WAIT_SLOTS - 1;
+	return ((lg - WAIT_MIN_LOG2) << WAIT_SUB_BITS) +
+	       ((ns >> (lg - WAIT_SUB_BITS)) & ((1 << WAIT_SUB_BITS) - 1)) + 1;
+}
+
+static __always_inline __u32 sk_port(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline bool is_tcp_listener(const struct sock *sk)
+{
+	return sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN;
+}
+
+static __always_inline __u32 syn_queue_len(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = (const void *)sk;
+
+	return BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+}
+
+static __always_inline __u64 sk_inode(const struct sock *sk)
+{
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket_alloc *sa;
+
+	if (!sock)
+		return 0;
+	sa = container_of(sock, struct socket_alloc, socket);
+	return BPF_CORE_READ(sa, vfs_inode.i_ino);
+}
+
+static __always_inline void fill_identity(const struct sock *sk, __u64 *netns, __u64 *inode,
+					  __u32 *family, __u32 *port, __u8 addr[16])
+{
+	*netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	*inode = sk_inode(sk);
+	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	*port = sk_port(sk);
+	if (*family == AF_INET6)
+		bpf_core_read(addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	else
+		bpf_core_read(addr, 4, &sk->__sk_common.skc_rcv_saddr);
+}
+
+static __always_inline void remember_listener(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct listener_info info = {};
+
+	if (bpf_map_lookup_elem(&listener_info, &key))
+		return;
+	fill_identity(sk, &info.netns, &info.inode, &info.family, &info.port, info.addr);
+	info.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	bpf_map_update_elem(&listener_info, &key, &info, BPF_NOEXIST);
+}
+
+static __always_inline struct listener_stats *get_listener_stats(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct listener_stats *ls = bpf_map_lookup_elem(&listener_stats, &key);
+
+	if (ls)
+		return ls;
+	remember_listener(sk);
+	if (bpf_map_update_elem(&listener_stats, &key, &zero_listener_stats, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&listener_stats, &key)) {
+		count_lost(1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&listener_stats, &key);
+}
+
+static __always_inline struct thread_stats *get_thread_stats(__u64 listener, __u64 pid_tgid)
+{
+	struct thread_key key = {
+		.listener = listener,
+		.pid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+	};
+	struct thread_stats *ts = bpf_map_lookup_elem(&thread_stats, &key);
+	struct thread_stats zero = {};
+
+	if (ts)
+		return ts;
+	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+	if (bpf_map_update_elem(&thread_stats, &key, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&thread_stats, &key)) {
+		count_lost(1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&thread_stats, &key);
+}
+
+static __always_inline void emit(__u32 type, const struct sock *listener, const struct sock *child,
+				 __u64 value, __u32 depth)
+{
+	struct conn_event *e;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (!trace_events)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(0);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->listener = (__u64)listener;
+	e->child = (__u64)child;
+	e->value = value;
+	e->type = type;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->depth = depth;
+	e->backlog = BPF_CORE_READ(listener, sk_max_ack_backlog);
+	e->syn_queue = syn_queue_len(listener);
+	e->port = sk_port(listener);
+	e->rport = child ? __builtin_bswap16(BPF_CORE_READ(child, __sk_common.skc_dport)) : 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * A child joined @listener's accept queue, which is now @depth deep; @syn_queue
+ * handshakes are still pending.  The same child can be reported twice (IPv4-mapped
+ * connections pass through tcp_v6_syn_recv_sock and tcp_v4_syn_recv_sock): count once.
+ */
+static __always_inline void on_enqueue(const struct sock *listener, const struct sock *child,
+				       __u32 depth, __u32 syn_queue)
+{
+	__u64 key = (__u64)child, now = bpf_ktime_get_ns();
+	struct listener_stats *ls;
+	struct conn *c, fresh = { .listener = (__u64)listener, .enqueue_ns = now };
+
+	if (!port_wanted(sk_port(listener)))
+		return;
+	if (child) {
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c && c->listener == (__u64)listener)
+			return;
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+	}
+	ls = get_listener_stats(listener);
+	if (!ls)
+		return;
+	ls->queued++;
+	ls->depth_hist[log2l(depth) < DEPTH_SLOTS ? log2l(depth) : DEPTH_SLOTS - 1]++;
+	if (depth > ls->depth_max)
+		ls->depth_max = depth;
+	if (syn_queue > ls->syn_max)
+		ls->syn_max = syn_queue;
+	emit(EV_QUEUED, listener, child, 0, depth);
+}
+
+/* @listener's queue was full: a SYN or a handshake-completing ACK was dropped. */
+static __always_inline void on_overflow(const struct sock *listener, bool handshake)
+{
+	struct listener_stats *ls;
+
+	if (!port_wanted(sk_port(listener)))
+		return;
+	ls = get_listener_stats(listener);
+	if (!ls)
+		return;
+	if (handshake)
+		ls->handshake_drops++;
+	else
+		ls->syn_drops++;
+	emit(EV_DROPPED, listener, NULL, handshake, BPF_CORE_READ(listener, sk_ack_backlog));
+}
+
+/* A thread called accept() on @listener: it got @child, or failed with @err. */
+static __always_inline void on_accept(const struct sock *listener, const struct sock *child, int err)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), key = (__u64)child, wait = 0;
+	struct listener_stats *ls;
+	struct thread_stats *ts;
+	struct conn *c, fresh = { .listener = (__u64)listener };
+
+	if (!child && err != -EAGAIN)
+		return;
+	if (!pid_wanted(pid_tgid >> 32) || !port_wanted(sk_port(listener)))
+		return;
+	ls = get_listener_stats(listener);
+	ts = get_thread_stats((__u64)listener, pid_tgid);
+	if (!ls || !ts)
+		return;
+	if (!child) {
+		ls->empty_accepts++;
+		ts->empty_accepts++;
+		return;
+	}
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c) {
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c)
+			return;
+	}
+	c->listener = (__u64)listener;
+	c->accept_tid = (__u32)pid_tgid;
+	if (c->enqueue_ns) {
+		wait = bpf_ktime_get_ns() - c->enqueue_ns;
+		ls->wait_count++;
+		ls->wait_sum_ns += wait;
+		if (wait > ls->wait_max_ns)
+			ls->wait_max_ns = wait;
+		ls->wait_hist[wait_slot(wait) < WAIT_SLOTS ? wait_slot(wait) : WAIT_SLOTS - 1]++;
+	}
+	ls->accepted++;
+	ts->accepts++;
+	emit(EV_ACCEPTED, listener, child, wait, 0);
+}
+
+/* A thread read @bytes from @sk; counted when @sk is an accepted child of a watched listener. */
+static __always_inline void on_read(const struct sock *sk, long bytes)
+{
+	__u64 pid_tgid, key = (__u64)sk;
+	struct thread_stats *ts;
+	struct conn *c;
+
+	if (bytes <= 0)
+		return;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !c->accept_tid)
+		return;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_wanted(pid_tgid >> 32))
+		return;
+	ts = get_thread_stats(c->listener, pid_tgid);
+	if (!ts)
+		return;
+	ts->reads++;
+	ts->read_bytes += bytes;
+	if (!c->read_seen) {
+		c->read_seen = 1;
+		emit(EV_FIRST_READ, (const struct sock *)c->listener, sk, bytes, 0);
+	}
+}
+
+/* ---- accept: fexit / kprobe on inet_csk_accept ---- */
+
+/* Where inet_csk_accept leaves its error: proto_accept_arg since 6.10, an int * before. */
+static __always_inline int accept_error(__u64 err_slot)
+{
+	int err = 0;
+
+	if (bpf_core_type_exists(struct proto_accept_arg))
+		err = BPF_CORE_READ((struct proto_accept_arg *)err_slot, err);
+	else
+		bpf_probe_read_kernel(&err, sizeof(err), (void *)err_slot);
+	return err;
+}
+
+static __always_inline __u32 accept_err_arg(void)
+{
+	return bpf_core_type_exists(struct proto_accept_arg) ? 1 : 2;
+}
+
+SEC("fexit/inet_csk_accept")
+int fexit_inet_csk_accept(__u64 *ctx)
+{
+	__u64 listener = 0, err_slot = 0, child = 0;
+
+	bpf_get_func_arg(ctx, 0, &listener);
+	bpf_get_func_arg(ctx, accept_err_arg(), &err_slot);
+	bpf_get_func_ret(ctx, &child);
+	on_accept((void *)listener, (void *)child, child ? 0 : accept_error(err_slot));
+	return 0;
+}
+
+SEC("kprobe/inet_csk_accept")
+int kprobe_inet_csk_accept(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct accept_args a = {
+		.listener = PT_REGS_PARM1(ctx),
+		.err_slot = accept_err_arg() == 1 ? PT_REGS_PARM2(ctx) : PT_REGS_PARM3(ctx),
+	};
+
+	bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/inet_csk_accept")
+int kretprobe_inet_csk_accept(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct accept_args *a = bpf_map_lookup_elem(&accept_args, &tid);
+	__u64 child = PT_REGS_RC(ctx);
+
+	if (!a)
+		return 0;
+	on_accept((void *)a->listener, (void *)child, child ? 0 : accept_error(a->err_slot));
+	bpf_map_delete_elem(&accept_args, &tid);
+	return 0;
+}
+
+/* ---- accept: syscall tracepoints (no io_uring accepts: they make no syscall) ---- */
+
+/* The TCP socket behind file descriptor @fd of the current task, or NULL. */
+static __always_inline struct sock *tcp_sock_of_fd(long fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
+	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return NULL;
+	return sk;
+}
+
+static __always_inline int accept_enter(long fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct accept_args a = {};
+	struct sock *sk;
+
+	if (!pid_wanted(pid_tgid >> 32))
+		return 0;
+	sk = tcp_sock_of_fd(fd);
+	if (!is_tcp_listener(sk) || !port_wanted(sk_port(sk)))
+		return 0;
+	a.listener = (__u64)sk;
+	bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int accept_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct accept_args *a = bpf_map_lookup_elem(&accept_args, &tid);
+
+	if (!a)
+		return 0;
+	if (ret >= 0)
+		on_accept((void *)a->listener, tcp_sock_of_fd(ret), 0);
+	else
+		on_accept((void *)a->listener, NULL, ret);
+	bpf_map_delete_elem(&accept_args, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int tp_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return accept_enter(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int tp_enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return accept_enter(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+/* ---- enqueue: fexit / kprobe on tcp_v{4,6}_syn_recv_sock ---- */
+
+/*
+ * syn_recv_sock runs before inet_csk_complete_hashdance() queues the child: the
+ * depth after the enqueue is one more than now, and the request being completed
+ * still counts in the SYN queue.  NULL with a full queue: the handshake was dropped.
+ */
+static __always_inline void syn_recv_done(const struct sock *listener, const struct sock *child)
+{
+	__u32 depth, synq;
+
+	if (!is_tcp_listener(listener))
+		return;
+	depth = BPF_CORE_READ(listener, sk_ack_backlog);
+	if (!child) {
+		if (depth > BPF_CORE_READ(listener, sk_max_ack_backlog))
+			on_overflow(listener, true);
+		return;
+	}
+	synq = syn_queue_len(listener);
+	on_enqueue(listener, child, depth + 1, synq ? synq - 1 : 0);
+}
+
+static __always_inline int fexit_syn_recv(__u64 *ctx)
+{
+	__u64 listener = 0, child = 0;
+
+	bpf_get_func_arg(ctx, 0, &listener);
+	bpf_get_func_ret(ctx, &child);
+	syn_recv_done((void *)listener, (void *)child);
+	return 0;
+}
+
+SEC("fexit/tcp_v4_syn_recv_sock")
+int fexit_tcp_v4_syn_recv_sock(__u64 *ctx)
+{
+	return fexit_syn_recv(ctx);
+}
+
+SEC("fexit/tcp_v6_syn_recv_sock")
+int fexit_tcp_v6_syn_recv_sock(__u64 *ctx)
+{
+	return fexit_syn_recv(ctx);
+}
+
+static __always_inline int kprobe_syn_recv(struct pt_regs *ctx)
+{
+	__u32 zero = 0;
+	__u64 *slot = bpf_map_lookup_elem(&syn_recv_listener, &zero);
+
+	if (slot)
+		*slot = PT_REGS_PARM1(ctx);
+	return 0;
+}
+
+/* The slot is not cleared: an IPv4-mapped child returns through v4 then v6 (on_enqueue dedups). */
+static __always_inline int kretprobe_syn_recv(struct pt_regs *ctx)
+{
+	__u32 zero = 0;
+	__u64 *slot = bpf_map_lookup_elem(&syn_recv_listener, &zero);
+
+	if (slot && *slot)
+		syn_recv_done((void *)*slot, (void *)PT_REGS_RC(ctx));
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_syn_recv_sock")
+int kprobe_tcp_v4_syn_recv_sock(struct pt_regs *ctx)
+{
+	return kprobe_syn_recv(ctx);
+}
+
+SEC("kretprobe/tcp_v4_syn_recv_sock")
+int kretprobe_tcp_v4_syn_recv_sock(struct pt_regs *ctx)
+{
+	return kretprobe_syn_recv(ctx);
+}
+
+SEC("kprobe/tcp_v6_syn_recv_sock")
+int kprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
+{
+	return kprobe_syn_recv(ctx);
+}
+
+SEC("kretprobe/tcp_v6_syn_recv_sock")
+int kretprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
+{
+	return kretprobe_syn_recv(ctx);
+}
+
+/* ---- overflow of a SYN: tcp_conn_request drops it when the accept queue is full ---- */
+
+static __always_inline void conn_request(const struct sock *listener)
+{
+	if (is_tcp_listener(listener) &&
+	    BPF_CORE_READ(listener, sk_ack_backlog) > BPF_CORE_READ(listener, sk_max_ack_backlog))
+		on_overflow(listener, false);
+}
+
+SEC("fentry/tcp_conn_request")
+int BPF_PROG(fentry_tcp_conn_request, void *rsk_ops, void *af_ops, struct sock *sk)
+{
+	conn_request(sk);
+	return 0;
+}
+
+SEC("kprobe/tcp_conn_request")
+int kprobe_tcp_conn_request(struct pt_regs *ctx)
+{
+	conn_request((void *)PT_REGS_PARM3(ctx));
+	return 0;
+}
+
+/* ---- enqueue: tp_btf sk_data_ready (6.3+) ---- */
+
+/*
+ * tcp_child_process() wakes the listener after inet_csk_reqsk_queue_add(): the
+ * new child is the queue's tail (unless an accept on another CPU already took it).
+ */
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = (const void *)sk;
+	const struct request_sock *tail;
+	const struct sock *child = NULL;
+
+	if (!is_tcp_listener(sk) || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head)) {
+		tail = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail);
+		child = BPF_CORE_READ(tail, sk);
+	}
+	on_enqueue(sk, child, BPF_CORE_READ(sk, sk_ack_backlog), syn_queue_len(sk));
+	return 0;
+}
+
+/* ---- read: fexit / kprobe tcp_recvmsg, or tp_btf sock_recv_length (6.3+) ---- */
+
+SEC("fexit/tcp_recvmsg")
+int fexit_tcp_recvmsg(__u64 *ctx)
+{
+	__u64 sk = 0, ret = 0;
+
+	bpf_get_func_arg(ctx, 0, &sk);
+	bpf_get_func_ret(ctx, &ret);
+	on_read((void *)sk, (int)ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_recvmsg")
+int kprobe_tcp_recvmsg(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 sk = PT_REGS_PARM1(ctx);
+
+	bpf_map_update_elem(&recv_sock, &tid, &sk, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/tcp_recvmsg")
+int kretprobe_tcp_recvmsg(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *sk = bpf_map_lookup_elem(&recv_sock, &tid);
+
+	if (!sk)
+		return 0;
+	on_read((void *)*sk, (int)PT_REGS_RC(ctx));
+	bpf_map_delete_elem(&recv_sock, &tid);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tp_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	if (!(flags & MSG_PEEK))
+		on_read(sk, ret);
+	return 0;
+}
+
+/* ---- overflow: tp_btf kfree_skb (rx_sk since 6.11, LISTEN_OVERFLOW reason since 6.15) ---- */
+
+/*
+ * Without hooks on tcp_conn_request, SYN drops are invisible; the listener's
+ * own counter sk_drops sees them.  But sk_drops also counts each packet that
+ * tcp_v4_rcv() discards against the listener (discard_and_relse), which ends
+ * here with rx_sk = listener.  User space derives the listener's drops as
+ * sk_drops growth minus these discards.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     struct sock *rx_sk)
+{
+	struct listener_stats *ls;
+
+	if (!is_tcp_listener(rx_sk) || BPF_CORE_READ(rx_sk, sk_protocol) != IPPROTO_TCP ||
+	    !port_wanted(sk_port(rx_sk)))
+		return 0;
+	ls = get_listener_stats(rx_sk);
+	if (!ls)
+		return 0;
+	ls->discards++;
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
+		emit(EV_DROPPED, rx_sk, NULL, 1, BPF_CORE_READ(rx_sk, sk_ack_backlog));
+	return 0;
+}
+
+/* ---- children leave: forget them so a reused struct sock is not misattributed ---- */
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 key = (__u64)sk;
+
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* ---- every listener of this network namespace, sampled by user space each interval ---- */
+
+SEC("iter/tcp")
+int iter_listeners(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct listener_sample s = {};
+	struct sock *sk;
+
+	if (!skc || skc->skc_state != TCP_LISTEN)
+		return 0;
+	sk = (struct sock *)skc;
+	s.sk = (__u64)sk;
+	fill_identity(sk, &s.netns, &s.inode, &s.family, &s.port, s.addr);
+	s.depth = BPF_CORE_READ(sk, sk_ack_backlog);
+	s.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	s.syn_queue = syn_queue_len(sk);
+	s.drops = BPF_CORE_READ(sk, sk_drops.counter);
+	s.uid = ctx->uid;
+	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which mechanism serves each hook on the running kernel.  Stock kernels
+ * allow fentry/fexit and kprobes; some (lockdown, CONFIG_KPROBES=n) allow
+ * only tracepoints, which in turn appeared late (sk_data_ready and
+ * sock_recv_length in 6.3).  So each hook is probed on its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "acceptscope.skel.h"
+#include "backend.h"
+
+static const char *tracefs_dir(void)
+{
+	static const char *dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events", dirs[i]);
+		if (access(path, F_OK) == 0)
+			return dirs[i];
+	}
+	/* Not mounted: mount it where it belongs, as bpftrace and perf do. */
+	if (mount("tracefs", dirs[0], "tracefs", 0, NULL) == 0)
+		return dirs[0];
+	return NULL;
+}
+
+static bool tracefs_has(const char *rel)
+{
+	const char *dir = tracefs_dir();
+	char path[256];
+
+	if (!dir)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return access(path, F_OK) == 0;
+}
+
+/* kprobes need CONFIG_KPROBES (kprobe_events) and a traceable, non-inlined function. */
+static bool kprobe_exists(const char *func)
+{
+	const char *dir = tracefs_dir();
+	char path[256], line[256];
+	bool found = false;
+	size_t n = strlen(func);
+	FILE *f;
+
+	if (!dir || !tracefs_has("kprobe_events"))
+		return false;
+	snprintf(path, sizeof(path), "%s/available_filter_functions", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strncmp(line, func, n) == 0 && (line[n] == '\n' || line[n] == ' ');
+	fclose(f);
+	return found;
+}
+
+/* Load a two-instruction fentry/fexit program on @func and attach it: only that says yes. */
+static bool trampoline_can_attach(const struct btf *vmlinux, const char *func,
+				  enum bpf_attach_type type)
+{
+	struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 },	/* r0 = 0 */
+		{ .code = 0x95 },				/* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
+	int id, prog_fd, link_fd;
+
+	if (!vmlinux)
+		return false;
+	id = btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC);
+	if (id <= 0)
+		return false;
+	opts.attach_btf_id = id;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe", "GPL", insns, 2, &opts);
+	if (prog_fd < 0)
+		return false;
+	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+	if (link_fd >= 0)
+		close(link_fd);
+	close(prog_fd);
+	return link_fd >= 0;
+}
+
+/* tp_btf programs attach to the btf_trace_<name> typedef; it exists iff the tracepoint does. */
+static int tp_btf_params(const struct btf *vmlinux, const char *tp)
+{
+	char name[128];
+	const struct btf_type *t;
+	int id;
+
+	if (!vmlinux)
+		return -1;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));	/* pointer */
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;		/* func proto */
+	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
+}
+
+void probe_kernel(struct kernel_features *kf)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+
+	if (libbpf_get_error(vmlinux))
+		vmlinux = NULL;
+	memset(kf, 0, sizeof(*kf));
+	kf->fexit_accept = trampoline_can_attach(vmlinux, "inet_csk_accept", BPF_TRACE_FEXIT);
+	kf->fexit_syn_recv4 = trampoline_can_attach(vmlinux, "tcp_v4_syn_recv_sock", BPF_TRACE_FEXIT);
+	kf->fexit_syn_recv6 = trampoline_can_attach(vmlinux, "tcp_v6_syn_recv_sock", BPF_TRACE_FEXIT);
+	kf->fexit_recvmsg = trampoline_can_attach(vmlinux, "tcp_recvmsg", BPF_TRACE_FEXIT);
+	kf->fentry_conn_request = trampoline_can_attach(vmlinux, "tcp_conn_request", BPF_TRACE_FENTRY);
+	kf->kprobe_accept = kprobe_exists("inet_csk_accept");
+	kf->kprobe_syn_recv4 = kprobe_exists("tcp_v4_syn_recv_sock");
+	kf->kprobe_syn_recv6 = kprobe_exists("tcp_v6_syn_recv_sock");
+	kf->kprobe_recvmsg = kprobe_exists("tcp_recvmsg");
+	kf->kprobe_conn_request = kprobe_exists("tcp_conn_request");
+	kf->tp_sk_data_ready = tp_btf_params(vmlinux, "sk_data_ready") > 0;
+	kf->tp_sock_recv_length = tp_btf_params(vmlinux, "sock_recv_length") > 0;
+	kf->tp_inet_sock_set_state = tp_btf_params(vmlinux, "inet_sock_set_state") > 0;
+	/* void *, skb, location, reason, rx_sk */
+	kf->tp_kfree_skb_rx_sk = tp_btf_params(vmlinux, "kfree_skb") >= 5;
+	kf->tp_syscalls_accept = tracefs_has("events/syscalls/sys_enter_accept4") &&
+				 tracefs_has("events/syscalls/sys_enter_accept");
+	btf__free(vmlinux);
+}
+
+int parse_backend(const char *s, enum backend_choice *out)
+{
+	static const char *names[] = { "auto", "fentry", "kprobe", "tracepoint" };
+
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Mechanisms that can serve @hook on this kernel, in order of preference. */
+static bool can_serve(const struct kernel_features *kf, enum hook_id hook, enum mechanism m,
+		      const struct hook_plan *plan)
+{
+	switch (hook) {
+	case HOOK_ACCEPT:
+		return (m == MECH_FENTRY && kf->fexit_accept) ||
+		       (m == MECH_KPROBE && kf->kprobe_accept) ||
+		       (m == MECH_TRACEPOINT && kf->tp_syscalls_accept);
+	case HOOK_ENQUEUE:
+		return (m == MECH_FENTRY && kf->fexit_syn_recv4) ||
+		       (m == MECH_KPROBE && kf->kprobe_syn_recv4) ||
+		       (m == MECH_TRACEPOINT && kf->tp_sk_data_ready);
+	case HOOK_READ:
+		return (m == MECH_FENTRY && kf->fexit_recvmsg) ||
+		       (m == MECH_KPROBE && kf->kprobe_recvmsg) ||
+		       (m == MECH_TRACEPOINT && kf->tp_sock_recv_length);
+	case HOOK_OVERFLOW:
+		/* SYN drops from tcp_conn_request; handshake drops from the enqueue hook. */
+		if (m == MECH_TRACEPOINT)
+			return kf->tp_kfree_skb_rx_sk;
+		if (plan->mech[HOOK_ENQUEUE] != MECH_FENTRY && plan->mech[HOOK_ENQUEUE] != MECH_KPROBE)
+			return false;
+		return (m == MECH_FENTRY && kf->fentry_conn_request) ||
+		       (m == MECH_KPROBE && kf->kprobe_conn_request);
+	case HOOK_STATE:
+		return m == MECH_TRACEPOINT && kf->tp_inet_sock_set_state;
+	default:
+		return false;
+	}
+}
+
+void plan_hooks(const struct kernel_features *kf, enum backend_choice choice, struct hook_plan *plan)
+{
+	static const enum mechanism order[] = { MECH_FENTRY, MECH_KPROBE, MECH_TRACEPOINT };
+	static const enum mechanism forced[] = {
+		[BACKEND_FENTRY] = MECH_FENTRY,
+		[BACKEND_KPROBE] = MECH_KPROBE,
+		[BACKEND_TRACEPOINT] = MECH_TRACEPOINT,
+	};
+
+	memset(plan, 0, sizeof(*plan));
+	/* Enqueue before overflow: the overflow hook reuses the enqueue hook's programs. */
+	for (int h = 0; h < NR_HOOKS; h++) {
+		if (h == HOOK_STATE) {	/* bookkeeping: tracepoint whatever the backend */
+			plan->mech[h] = can_serve(kf, h, MECH_TRACEPOINT, plan) ? MECH_TRACEPOINT : MECH_NONE;
+			continue;
+		}
+		if (choice != BACKEND_AUTO) {
+			if (can_serve(kf, h, forced[choice], plan))
+				plan->mech[h] = forced[choice];
+			continue;
+		}
+		for (size_t i = 0; i < 3 && !plan->mech[h]; i++)
+			if (can_serve(kf, h, order[i], plan))
+				plan->mech[h] = order[i];
+	}
+}
+
+static void enable(struct bpf_program *prog, bool on)
+{
+	bpf_program__set_autoload(prog, on);
+}
+
+void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
+		const struct hook_plan *plan)
+{
+	struct bpf_program *prog;
+	enum mechanism accept = plan->mech[HOOK_ACCEPT], enq = plan->mech[HOOK_ENQUEUE];
+	enum mechanism rd = plan->mech[HOOK_READ], ovf = plan->mech[HOOK_OVERFLOW];
+
+	bpf_object__for_each_program(prog, skel->obj)
+		enable(prog, false);
+	enable(skel->progs.iter_listeners, true);
+	enable(skel->progs.fexit_inet_csk_accept, accept == MECH_FENTRY);
+	enable(skel->progs.kprobe_inet_csk_accept, accept == MECH_KPROBE);
+	enable(skel->progs.kretprobe_inet_csk_accept, accept == MECH_KPROBE);
+	enable(skel->progs.tp_enter_accept, accept == MECH_TRACEPOINT);
+	enable(skel->progs.tp_enter_accept4, accept == MECH_TRACEPOINT);
+	enable(skel->progs.tp_exit_accept, accept == MECH_TRACEPOINT);
+	enable(skel->progs.tp_exit_accept4, accept == MECH_TRACEPOINT);
+	enable(skel->progs.fexit_tcp_v4_syn_recv_sock, enq == MECH_FENTRY);
+	enable(skel->progs.fexit_tcp_v6_syn_recv_sock, enq == MECH_FENTRY && kf->fexit_syn_recv6);
+	enable(skel->progs.kprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE);
+	enable(skel->progs.kretprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE);
+	enable(skel->progs.kprobe_tcp_v6_syn_recv_sock, enq == MECH_KPROBE && kf->kprobe_syn_recv6);
+	enable(skel->progs.kretprobe_tcp_v6_syn_recv_sock, enq == MECH_KPROBE && kf->kprobe_syn_recv6);
+	enable(skel->progs.tp_sk_data_ready, enq == MECH_TRACEPOINT);
+	enable(skel->progs.fexit_tcp_recvmsg, rd == MECH_FENTRY);
+	enable(skel->progs.kprobe_tcp_recvmsg, rd == MECH_KPROBE);
+	enable(skel->progs.kretprobe_tcp_recvmsg, rd == MECH_KPROBE);
+	enable(skel->progs.tp_sock_recv_length, rd == MECH_TRACEPOINT);
+	enable(skel->progs.fentry_tcp_conn_request, ovf == MECH_FENTRY);
+	enable(skel->progs.kprobe_tcp_conn_request, ovf == MECH_KPROBE);
+	enable(skel->progs.tp_kfree_skb, ovf == MECH_TRACEPOINT);
+	enable(skel->progs.tp_inet_sock_set_state, plan->mech[HOOK_STATE] == MECH_TRACEPOINT);
+}
+
+const char *mechanism_name(enum mechanism m)
+{
+	switch (m) {
+	case MECH_FENTRY: return "fentry";
+	case MECH_KPROBE: return "kprobe";
+	case MECH_TRACEPOINT: return "tracepoint";
+	default: return "none";
+	}
+}
+
+const char *hook_name(enum hook_id h)
+{
+	static const char *names[NR_HOOKS] = {
+		[HOOK_ACCEPT] = "accept",
+		[HOOK_ENQUEUE] = "enqueue",
+		[HOOK_READ] = "read",
+		[HOOK_STATE] = "state",
+		[HOOK_OVERFLOW] = "overflow",
+	};
+	return h < NR_HOOKS ? names[h] : "?";
+}
+
+static const char *hook_target(enum hook_id h, enum mechanism m)
+{
+	static const char *targets[NR_HOOKS][4] = {
+		[HOOK_ACCEPT] = { NULL, "fexit inet_csk_accept", "kretprobe inet_csk_accept",
+				  "tracepoints syscalls:sys_{enter,exit}_accept{,4}" },
+		[HOOK_ENQUEUE] = { NULL, "fexit tcp_v{4,6}_syn_recv_sock", "kretprobe tcp_v{4,6}_syn_recv_sock",
+				   "tp_btf sock:sk_data_ready" },
+		[HOOK_READ] = { NULL, "fexit tcp_recvmsg", "kretprobe tcp_recvmsg",
+				"tp_btf sock:sock_recv_length" },
+		[HOOK_STATE] = { NULL, NULL, NULL, "tp_btf sock:inet_sock_set_state" },
+		[HOOK_OVERFLOW] = { NULL, "fentry tcp_conn_request + syn_recv_sock returning NULL",
+				    "kprobe tcp_conn_request + syn_recv_sock returning NULL",
+				    "tp_btf skb:kfree_skb + the listener's sk_drops" },
+	};
+	return targets[h][m] ? targets[h][m] : "?";
+}
+
+static const char *missing_metrics(enum hook_id h)
+{
+	static const char *missing[NR_HOOKS] = {
+		[HOOK_ACCEPT] = "accepts, empty accepts, accept-queue wait, reads (all per thread)",
+		[HOOK_ENQUEUE] = "queued, accept-queue depth histogram and maximum, accept-queue wait",
+		[HOOK_READ] = "reads and read bytes per thread",
+		[HOOK_STATE] = "none (closed connections age out of an LRU map instead)",
+		[HOOK_OVERFLOW] = "overflows",
+	};
+	return missing[h];
+}
+
+void describe_plan(FILE *f, const struct hook_plan *plan)
+{
+	for (int h = 0; h < NR_HOOKS; h++) {
+		if (plan->mech[h])
+			fprintf(f, "acceptscope: hook %-8s %-10s %s\n", hook_name(h),
+				mechanism_name(plan->mech[h]), hook_target(h, plan->mech[h]));
+		else
+			fprintf(f, "acceptscope: hook %-8s none       missing: %s\n", hook_name(h),
+				missing_metrics(h));
+	}
+}

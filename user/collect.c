@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading the kernel side: listener samples (iter/tcp), per-listener and per-thread maps. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "acceptscope.skel.h"
+#include "collect.h"
+
+/* Listeners seen so far: their sk_drops baseline and owner, kept across intervals. */
+struct known_listener {
+	__u64 sk;
+	__u32 drops_base;
+	bool owner_searched;
+	__u32 owner_pid;
+	char owner_comm[TASK_COMM_LEN];
+	struct listener_info info;
+	bool sampled_once;
+};
+
+struct collector {
+	struct acceptscope_bpf *skel;
+	int iter_link_fd;
+	int ncpus;
+	bool first_round;
+	bool overflow_known, overflow_from_drops;
+	struct known_listener *known;
+	int nr_known, cap_known;
+};
+
+struct collector *collector_new(struct acceptscope_bpf *skel, int iter_link_fd,
+				bool overflow_known, bool overflow_from_drops)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->skel = skel;
+	c->iter_link_fd = iter_link_fd;
+	c->ncpus = libbpf_num_possible_cpus();
+	c->first_round = true;
+	c->overflow_known = overflow_known;
+	c->overflow_from_drops = overflow_from_drops;
+	return c;
+}
+
+void collector_free(struct collector *c)
+{
+	if (!c)
+		return;
+	free(c->known);
+	free(c);
+}
+
+static struct known_listener *known_find(struct collector *c, __u64 sk, bool add)
+{
+	struct known_listener *k;
+
+	for (int i = 0; i < c->nr_known; i++)
+		if (c->known[i].sk == sk)
+			return &c->known[i];
+	if (!add)
+		return NULL;
+	if (c->nr_known == c->cap_known) {
+		int cap = c->cap_known ? c->cap_known * 2 : 64;
+		k = realloc(c->known, cap * sizeof(*k));
+		if (!k)
+			return NULL;
+		c->known = k;
+		c->cap_known = cap;
+	}
+	k = &c->known[c->nr_known++];
+	memset(k, 0, sizeof(*k));
+	k->sk = sk;
+	return k;
+}
+
+struct listener_row *snapshot_find(const struct snapshot *snap, __u64 sk)
+{
+	for (int i = 0; i < snap->nr_rows; i++)
+		if (snap->rows[i].sk == sk)
+			return &snap->rows[i];
+	return NULL;
+}
+
+static struct listener_row *row_get(struct snapshot *snap, __u64 sk)
+{
+	struct listener_row *r = snapshot_find(snap, sk);
+
+	if (r)
+		return r;
+	r = realloc(snap->rows, (snap->nr_rows + 1) * sizeof(*r));
+	if (!r)
+		return NULL;
+	snap->rows = r;
+	r = &snap->rows[snap->nr_rows++];
+	memset(r, 0, sizeof(*r));
+	r->sk = sk;
+	return r;
+}
+
+static void info_from_sample(struct listener_info *info, const struct listener_sample *s)
+{
+	info->netns = s->netns;
+	info->inode = s->inode;
+	info->family = s->family;
+	info->port = s->port;
+	memcpy(info->addr, s->addr, sizeof(info->addr));
+	info->backlog = s->backlog;
+}
+
+/* One pass of the iter/tcp program over this namespace's listeners. */
+static int sample_listeners(struct collector *c, struct snapshot *snap)
+{
+	struct listener_sample s;
+	int fd = bpf_iter_create(c->iter_link_fd);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, &s, sizeof(s))) == sizeof(s)) {
+		struct listener_row *r = row_get(snap, s.sk);
+		struct known_listener *k = known_find(c, s.sk, true);
+
+		if (!r || !k)
+			break;
+		if (!k->sampled_once) {
+			/* Listeners already there at start count drops from now on; newer ones from 0. */
+			k->drops_base = c->first_round ? s.drops : 0;
+			k->sampled_once = true;
+		}
+		info_from_sample(&k->info, &s);
+		r->info = k->info;
+		r->sampled = true;
+		r->depth_now = s.depth;
+		r->syn_now = s.syn_queue;
+		r->drops_base = k->drops_base;
+		r->drops_now = s.drops;
+	}
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void sum_listener_stats(struct listener_stats *sum, const struct listener_stats *v, int ncpus)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		const struct listener_stats *s = &v[cpu];
+
+		sum->queued += s->queued;
+		sum->accepted += s->accepted;
+		sum->empty_accepts += s->empty_accepts;
+		sum->syn_drops += s->syn_drops;
+		sum->handshake_drops += s->handshake_drops;
+		sum->discards += s->discards;
+		sum->wait_count += s->wait_count;
+		sum->wait_sum_ns += s->wait_sum_ns;
+		if (s->wait_max_ns > sum->wait_max_ns)
+			sum->wait_max_ns = s->wait_max_ns;
+		if (s->depth_max > sum->depth_max)
+			sum->depth_max = s->depth_max;
+		if (s->syn_max > sum->syn_max)
+			sum->syn_max = s->syn_max;
+		for (int i = 0; i < DEPTH_SLOTS; i++)
+			sum->depth_hist[i] += s->depth_hist[i];
+		for (int i = 0; i < WAIT_SLOTS; i++)
+			sum->wait_hist[i] += s->wait_hist[i];
+	}
+}
+
+static int read_listener_stats(struct collector *c, struct snapshot *snap)
+{
+	int map = bpf_map__fd(c->skel->maps.listener_stats);
+	int info_map = bpf_map__fd(c->skel->maps.listener_info);
+	struct listener_stats *v = calloc(c->ncpus, sizeof(*v));
+	__u64 key, *prev = NULL;
+
+	if (!v)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(map, prev, &key) == 0) {
+		struct listener_row *r;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(map, &key, v))
+			continue;
+		r = row_get(snap, key);
+		if (!r)
+			break;
+		sum_listener_stats(&r->st, v, c->ncpus);
+		if (!r->sampled) {
+			struct known_listener *k = known_find(c, key, false);
+
+			if (k && k->sampled_once) {
+				r->info = k->info;
+				r->gone = true;
+			} else {
+				bpf_map_lookup_elem(info_map, &key, &r->info);
+			}
+		}
+	}
+	free(v);
+	return 0;
+}
+
+static int read_thread_stats(struct collector *c, struct snapshot *snap)
+{
+	int map = bpf_map__fd(c->skel->maps.thread_stats);
+	struct thread_stats *v = calloc(c->ncpus, sizeof(*v));
+	struct thread_key key, *prev = NULL;
+
+	if (!v)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(map, prev, &key) == 0) {
+		struct listener_row *r;
+		struct thread_row *t;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(map, &key, v))
+			continue;
+		r = row_get(snap, key.listener);
+		if (!r)
+			break;
+		t = realloc(r->threads, (r->nr_threads + 1) * sizeof(*t));
+		if (!t)
+			break;
+		r->threads = t;
+		t = &r->threads[r->nr_threads++];
+		memset(t, 0, sizeof(*t));
+		t->pid = key.pid;
+		t->tid = key.tid;
+		for (int cpu = 0; cpu < c->ncpus; cpu++) {
+			t->accepts += v[cpu].accepts;
+			t->empty_accepts += v[cpu].empty_accepts;
+			t->reads += v[cpu].reads;
+			t->read_bytes += v[cpu].read_bytes;
+			if (!t->comm[0] && v[cpu].comm[0])
+				memcpy(t->comm, v[cpu].comm, sizeof(t->comm));
+		}
+	}
+	free(v);
+	return 0;
+}
+
+static int cmp_threads(const void *a, const void *b)
+{
+	const struct thread_row *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct listener_row *x = a, *y = b;
+
+	if (x->info.port != y->info.port)
+		return x->info.port < y->info.port ? -1 : 1;
+	return x->sk < y->sk ? -1 : x->sk > y->sk;
+}
+
+/* Owners of listeners, from /proc/PID/fd links "socket:[inode]" (as ss -p does). */
+static void find_owners(struct collector *c, struct snapshot *snap)
+{
+	char path[600], link[64], comm_path[300];
+	struct dirent *p, *fd;
+	DIR *proc, *fds;
+	bool wanted = false;
+
+	for (int i = 0; i < snap->nr_rows; i++) {
+		struct known_listener *k = known_find(c, snap->rows[i].sk, true);
+
+		if (k && !k->owner_searched && snap->rows[i].info.inode)
+			wanted = true;
+	}
+	if (!wanted || !(proc = opendir("/proc")))
+		goto fill;
+	while ((p = readdir(proc))) {
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fd = readdir(fds))) {
+			unsigned long long ino;
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, fd->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (sscanf(link, "socket:[%llu]", &ino) != 1)
+				continue;
+			for (int i = 0; i < snap->nr_rows; i++) {
+				struct known_listener *k = known_find(c, snap->rows[i].sk, false);
+				FILE *f;
+
+				if (!k || k->owner_pid || snap->rows[i].info.inode != ino)
+					continue;
+				k->owner_pid = atoi(p->d_name);
+				snprintf(comm_path, sizeof(comm_path), "/proc/%s/comm", p->d_name);
+				f = fopen(comm_path, "r");
+				if (f) {
+					if (fgets(k->owner_comm, sizeof(k->owner_comm), f))
+						k->owner_comm[strcspn(k->owner_comm, "\n")] = 0;
+					fclose(f);
+				}
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	for (int i = 0; i < snap->nr_rows; i++) {
+		struct known_listener *k = known_find(c, snap->rows[i].sk, false);
+
+		if (k && snap->rows[i].info.inode)
+			k->owner_searched = true;
+	}
+fill:
+	for (int i = 0; i < snap->nr_rows; i++) {
+		struct known_listener *k = known_find(c, snap->rows[i].sk, false);
+
+		if (k) {
+			snap->rows[i].owner_pid = k->owner_pid;
+			memcpy(snap->rows[i].owner_comm, k->owner_comm, TASK_COMM_LEN);
+		}
+	}
+}
+
+static void compute_overflows(struct collector *c, struct listener_row *r)
+{
+	r->overflows_known = c->overflow_known;
+	if (!c->overflow_known)
+		return;
+	if (!c->overflow_from_drops) {
+		r->overflows = r->st.syn_drops + r->st.handshake_drops;
+		return;
+	}
+	/* sk_drops counts each drop (tcp_listendrop) plus each discard_and_relse packet. */
+	if (!r->sampled && !r->gone) {
+		r->overflows_known = false;
+		return;
+	}
+	__s64 drops = (__s64)r->drops_now - r->drops_base - (__s64)r->st.discards;
+	r->overflows = drops > 0 ? drops : 0;
+}
+
+int collect(struct collector *c, struct snapshot *snap)
+{
+	int err;
+	__u32 key;
+	__u64 *v = calloc(c->ncpus, sizeof(*v));
+
+	memset(snap, 0, sizeof(*snap));
+	err = sample_listeners(c, snap);
+	if (!err)
+		err = read_listener_stats(c, snap);
+	if (!err)
+		err = read_thread_stats(c, snap);
+	find_owners(c, snap);
+	for (int i = 0; i < snap->nr_rows; i++) {
+		struct listener_row *r = &snap->rows[i];
+
+		if (r->gone)
+			r->drops_now = r->drops_base;	/* unknown after close; count none */
+		compute_overflows(c, r);
+		qsort(r->threads, r->nr_threads, sizeof(*r->threads), cmp_threads);
+	}
+	qsort(snap->rows, snap->nr_rows, sizeof(*snap->rows), cmp_rows);
+	for (key = 0; v && key < 2; key++) {
+		__u64 total = 0;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &key, v) == 0)
+			for (int cpu = 0; cpu < c->ncpus; cpu++)
+				total += v[cpu];
+		if (key == 0)
+			snap->lost_events = total;
+		else
+			snap->lost_updates = total;
+	}
+	free(v);
+	c->first_round = false;
+	return err;
+}
+
+void snapshot_free(struct snapshot *snap)
+{
+	for (int i = 0; i < snap->nr_rows; i++)
+		free(snap->rows[i].threads);
+	free(snap->rows);
+	memset(snap, 0, sizeof(*snap));
+}
+
+void snapshot_copy(const struct snapshot *src, struct snapshot *dst)
+{
+	*dst = *src;
+	dst->rows = calloc(src->nr_rows ? src->nr_rows : 1, sizeof(*dst->rows));
+	if (!dst->rows) {
+		dst->nr_rows = 0;
+		return;
+	}
+	memcpy(dst->rows, src->rows, src->nr_rows * sizeof(*dst->rows));
+	for (int i = 0; i < src->nr_rows; i++) {
+		struct listener_row *r = &dst->rows[i];
+
+		r->threads = calloc(r->nr_threads ? r->nr_threads : 1, sizeof(*r->threads));
+		if (r->threads)
+			memcpy(r->threads, src->rows[i].threads, r->nr_threads * sizeof(*r->threads));
+		else
+			r->nr_threads = 0;
+	}
+}
+
+static const struct thread_row *find_thread(const struct listener_row *r, __u32 tid)
+{
+	for (int i = 0; r && i < r->nr_threads; i++)
+		if (r->threads[i].tid == tid)
+			return &r->threads[i];
+	return NULL;
+}
+
+void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, struct snapshot *out)
+{
+	snapshot_copy(now, out);
+	out->lost_events -= prev->lost_events;
+	out->lost_updates -= prev->lost_updates;
+	for (int i = 0; i < out->nr_rows; i++) {
+		struct listener_row *r = &out->rows[i];
+		const struct listener_row *p = snapshot_find(prev, r->sk);
+
+		if (!p)
+			continue;
+		r->st.queued -= p->st.queued;
+		r->st.accepted -= p->st.accepted;
+		r->st.empty_accepts -= p->st.empty_accepts;
+		r->st.wait_count -= p->st.wait_count;
+		r->st.wait_sum_ns -= p->st.wait_sum_ns;
+		r->overflows -= p->overflows <= r->overflows ? p->overflows : r->overflows;
+		for (int j = 0; j < DEPTH_SLOTS; j++)
+			r->st.depth_hist[j] -= p->st.depth_hist[j];
+		for (int j = 0; j < WAIT_SLOTS; j++)
+			r->st.wait_hist[j] -= p->st.wait_hist[j];
+		for (int j = 0; j < r->nr_threads; j++) {
+			struct thread_row *t = &r->threads[j];
+			const struct thread_row *pt = find_thread(p, t->tid);
+
+			if (!pt)
+				continue;
+			t->accepts -= pt->accepts;
+			t->empty_accepts -= pt->empty_accepts;
+			t->reads -= pt->reads;
+			t->read_bytes -= pt->read_bytes;
+		}
+	}
+}

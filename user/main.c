@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * acceptscope: which threads take a TCP server's connections, and how deep its
+ * accept queue runs.  See README.md.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <bpf/libbpf.h>
+#include "acceptscope.h"
+#include "acceptscope.skel.h"
+#include "backend.h"
+#include "collect.h"
+#include "report.h"
+#include "trace.h"
+
+static struct env {
+	__u32 pids[MAX_FILTERS];
+	int nr_pids;
+	__u32 ports[MAX_FILTERS];
+	int nr_ports;
+	double interval;
+	double duration;
+	bool json, trace, hist, verbose;
+	enum backend_choice backend;
+} env = { .interval = 1.0 };
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "acceptscope 0.1";
+error_t argp_err_exit_status = 2;
+static const char argp_doc[] =
+"Show how a TCP server's accept queue fills and which threads take its\n"
+"connections and reads.\n"
+"\n"
+"USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
+"                   [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint] [-v]\n"
+"\n"
+"EXAMPLES:\n"
+"    acceptscope                 # every listener on this host, a table each second\n"
+"    acceptscope -P 8080         # only port 8080 (watched until something listens)\n"
+"    acceptscope -p 1234 -i 5    # listeners of PID 1234, every 5 seconds\n"
+"    acceptscope --json -d 10    # NDJSON for 10 seconds, then a summary object\n"
+"    acceptscope --trace -P 80   # one line per connection: queued, accepted, read\n"
+"    acceptscope --hist          # also accept-queue depth and wait histograms\n";
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Only listeners of this process (repeatable)", 0 },
+	{ "port", 'P', "PORT", 0, "Only listeners on this local port (repeatable)", 0 },
+	{ "interval", 'i', "SECS", 0, "Seconds between reports (default 1)", 0 },
+	{ "duration", 'd', "SECS", 0, "Stop after this many seconds", 0 },
+	{ "json", 'j', NULL, 0, "Print NDJSON: one object per interval, a summary at exit", 0 },
+	{ "trace", 't', NULL, 0, "Print one line per connection event", 0 },
+	{ "hist", 'H', NULL, 0, "Print depth and wait histograms", 0 },
+	{ "backend", 'b', "B", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
+	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static void usage_error(struct argp_state *state, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "acceptscope: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	(void)state;
+	exit(2);
+}
+
+static double parse_secs(struct argp_state *state, const char *arg, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v > 0) || v > 1e7)
+		usage_error(state, what, arg);
+	return v;
+}
+
+static long parse_uint(struct argp_state *state, const char *arg, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v <= 0 || v > max)
+		usage_error(state, what, arg);
+	return v;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	long v;
+
+	switch (key) {
+	case 'p':
+		v = parse_uint(state, arg, INT_MAX, "invalid PID '%s'");
+		if (kill(v, 0) && errno == ESRCH)
+			usage_error(state, "no process with PID %s", arg);
+		if (env.nr_pids == MAX_FILTERS)
+			usage_error(state, "at most 8 -p options (got %s more)", arg);
+		env.pids[env.nr_pids++] = v;
+		break;
+	case 'P':
+		v = parse_uint(state, arg, 65535, "invalid port '%s' (1-65535)");
+		if (env.nr_ports == MAX_FILTERS)
+			usage_error(state, "at most 8 -P options (got %s more)", arg);
+		env.ports[env.nr_ports++] = v;
+		break;
+	case 'i':
+		env.interval = parse_secs(state, arg, "invalid interval '%s' (seconds, > 0)");
+		break;
+	case 'd':
+		env.duration = parse_secs(state, arg, "invalid duration '%s' (seconds, > 0)");
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 't':
+		env.trace = true;
+		break;
+	case 'H':
+		env.hist = true;
+		break;
+	case 'b':
+		if (parse_backend(arg, &env.backend))
+			usage_error(state, "unknown backend '%s' (auto, fentry, kprobe, tracepoint)", arg);
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		usage_error(state, "unexpected argument '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !env.verbose)
+		return 0;
+	if (!env.verbose)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static double now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void set_filters(struct acceptscope_bpf *skel)
+{
+	for (int i = 0; i < env.nr_ports; i++)
+		skel->rodata->filter_ports[i] = env.ports[i];
+	skel->rodata->nr_filter_ports = env.nr_ports;
+	for (int i = 0; i < env.nr_pids; i++)
+		skel->rodata->filter_pids[i] = env.pids[i];
+	skel->rodata->nr_filter_pids = env.nr_pids;
+	skel->rodata->trace_events = env.trace;
+}
+
+static const char *why_refused(int err)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return "the kernel has no BTF (/sys/kernel/btf/vmlinux); acceptscope needs CONFIG_DEBUG_INFO_BTF";
+	if (err == -EPERM || err == -EACCES)
+		return geteuid() ? "not permitted: run as root (or with CAP_BPF and CAP_PERFMON)"
+				 : "the kernel refused the BPF programs (lockdown or BPF disabled?)";
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = argp_doc };
+	struct kernel_features kf;
+	struct hook_plan plan;
+	struct acceptscope_bpf *skel = NULL;
+	struct collector *col = NULL;
+	struct ring_buffer *rb = NULL;
+	struct snapshot prev = {}, cur = {}, delta = {};
+	struct report_opts ropts = {};
+	double start, last, t;
+	int err, hooked = 0;
+	const char *why;
+
+	if (argc > 1 && strcmp(argv[1], "compare") == 0)
+		return compare_main(argc - 1, argv + 1);
+	if (argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
+		return 2;
+	libbpf_set_print(libbpf_print_fn);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "acceptscope: %s\n", why_refused(0));
+		return 2;
+	}
+
+	probe_kernel(&kf);
+	plan_hooks(&kf, env.backend, &plan);
+	describe_plan(stderr, &plan);
+	for (int h = 0; h < NR_HOOKS; h++)
+		hooked += plan.mech[h] != MECH_NONE && h != HOOK_STATE;
+	if (!plan.mech[HOOK_ACCEPT] && !plan.mech[HOOK_ENQUEUE]) {
+		why = why_refused(-EPERM);
+		fprintf(stderr, "acceptscope: no hook on the accept path can attach with backend %s: %s\n",
+			env.backend == BACKEND_AUTO ? "auto" : mechanism_name((enum mechanism)env.backend), why);
+		return 2;
+	}
+
+	skel = acceptscope_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "acceptscope: cannot open the BPF object: %s\n", strerror(errno));
+		return 2;
+	}
+	set_filters(skel);
+	apply_plan(skel, &kf, &plan);
+	err = acceptscope_bpf__load(skel);
+	if (err) {
+		why = why_refused(err);
+		fprintf(stderr, "acceptscope: loading the BPF programs failed: %s\n", why ? why : strerror(-err));
+		err = 2;
+		goto cleanup;
+	}
+	err = acceptscope_bpf__attach(skel);
+	if (err) {
+		why = why_refused(err);
+		fprintf(stderr, "acceptscope: attaching the BPF programs failed: %s\n", why ? why : strerror(-err));
+		err = 2;
+		goto cleanup;
+	}
+	col = collector_new(skel, bpf_link__fd(skel->links.iter_listeners), plan.mech[HOOK_OVERFLOW] != MECH_NONE,
+			    plan.mech[HOOK_OVERFLOW] == MECH_TRACEPOINT);
+	if (!col) {
+		err = 1;
+		goto cleanup;
+	}
+	if (env.trace) {
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_trace_event, &env.json, NULL);
+		if (!rb) {
+			fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
+			err = 1;
+			goto cleanup;
+		}
+		trace_header(stdout, env.json);
+	}
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+	signal(SIGPIPE, SIG_IGN);
+
+	ropts = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
+				      .nr_ports = env.nr_ports, .hist = env.hist, .redraw = isatty(1) && !env.json,
+				      .plan = &plan };
+	/* The first sample sets the sk_drops baselines of listeners already there. */
+	collect(col, &prev);
+	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
+	start = last = now_secs();
+	while (!exiting) {
+		t = now_secs();
+		if (env.duration && t - start >= env.duration)
+			break;
+		if (rb)
+			ring_buffer__poll(rb, 50);
+		else
+			usleep(20000);
+		if (t - last < env.interval || env.trace)
+			continue;
+		collect(col, &cur);
+		snapshot_delta(&cur, &prev, &delta);
+		if (env.json)
+			print_json(stdout, &delta, &ropts, t - last, false);
+		else
+			print_table(stdout, &delta, &ropts, t - last);
+		snapshot_free(&delta);
+		snapshot_free(&prev);
+		prev = cur;
+		last = t;
+	}
+	if (rb)
+		ring_buffer__poll(rb, 0);
+	/* Final, cumulative since start. */
+	snapshot_free(&cur);
+	collect(col, &cur);
+	ropts.redraw = false;
+	if (env.json)
+		print_json(stdout, &cur, &ropts, now_secs() - start, true);
+	else if (!env.trace)
+		print_table(stdout, &cur, &ropts, now_secs() - start);
+	err = 0;
+
+cleanup:
+	snapshot_free(&prev);
+	snapshot_free(&cur);
+	ring_buffer__free(rb);
+	collector_free(col);
+	acceptscope_bpf__destroy(skel);
+	return err;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef ACCEPTSCOPE_STATS_H
+#define ACCEPTSCOPE_STATS_H
+
+#include <stdio.h>
+#include <linux/types.h>
+#include "acceptscope.h"
+
+/* Lower bound, in ns, of wait-histogram slot @slot (the inverse of the BPF side's wait_slot()). */
+__u64 wait_slot_low(int slot);
+/* Percentile @p (0..100) of a wait histogram, in ns: the slot's midpoint, capped at @max_ns. */
+__u64 wait_percentile(const __u64 hist[WAIT_SLOTS], double p, __u64 max_ns);
+/* Jain's fairness index of @n values: 1 = perfectly even, 1/n = one takes all. */
+double jain_index(const double *v, int n);
+/* bcc-style log2 histogram of @n slots; @val_type names the unit ("depth", "usecs"). */
+void print_log2_hist(FILE *f, const __u64 *slots, int n, const char *val_type);
+/* Fold a wait histogram into log2 microsecond slots (for print_log2_hist). */
+void wait_hist_to_log2_us(const __u64 hist[WAIT_SLOTS], __u64 *out, int n);
+
+#endif
