@@ -44,15 +44,16 @@ wait_until() {
 	done
 }
 
-# wait_exit SECONDS PID: wait for PID (a child) to exit; echo its status.
+# wait_exit SECONDS PID: wait for PID (a child of this shell) to exit; its status goes to
+# WAIT_STATUS and stdout.  Call it directly, not in $(...): a subshell cannot wait for it.
 wait_exit() {
 	local secs=$1 pid=$2 deadline=$((SECONDS + $1))
 	while kill -0 "$pid" 2>/dev/null; do
 		((SECONDS < deadline)) || fail "process $pid still running after ${secs}s"
 		sleep 0.05
 	done
-	local rc=0; wait "$pid" || rc=$?
-	echo "$rc"
+	WAIT_STATUS=0; wait "$pid" || WAIT_STATUS=$?
+	echo "$WAIT_STATUS"
 }
 
 # free_port: a TCP port on loopback nobody listens on.

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""Test client for acceptscope-demo (used by tests/test_server_*.sh).
+
+  demo_client.py load  PORT [--host H] [--conns C] [--reqs R] [--parallel P] [--close]
+      C connections, R keep-alive requests each, P at a time; with --close the
+      last request of each says "Connection: close".  Prints JSON:
+      {"connections":C,"answered":N,"errors":{"total":E,...},
+       "workers":{"<tid>":responses},"conn_workers":{"<tid>":connections},
+       "sent_bytes":bytes written}
+  demo_client.py probe PORT NAME [--host H] [--timeout S]
+      One protocol or abuse check; exit 0 if the server behaved, else 1 with why.
+"""
+import argparse
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+
+
+def request(path="/", method="GET", extra=b"", version=b"HTTP/1.1"):
+    return (method.encode() + b" " + path.encode() + b" " + version + b"\r\nHost: test\r\n" + extra + b"\r\n")
+
+
+class Reader:
+    """Reads HTTP responses off a socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed by server")
+        self.buf += data
+
+    def response(self, head=False):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        hdr, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = hdr.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        length = 0 if head else int(headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            self._fill()
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return status, headers, body
+
+    def at_eof(self, timeout=5.0):
+        """True if the server closes the connection (after any buffered bytes)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+
+def connect(host, port, timeout=10.0):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+# ---- load ----
+
+def load(args):
+    lock = threading.Lock()
+    stats = {"answered": 0, "errors": {}, "workers": {}, "conn_workers": {}, "sent_bytes": 0}
+    todo = list(range(args.conns))
+
+    def err(kind):
+        with lock:
+            stats["errors"][kind] = stats["errors"].get(kind, 0) + 1
+
+    def one_connection():
+        try:
+            s = connect(args.host, args.port)
+        except OSError as e:
+            err("connect:" + type(e).__name__)
+            return
+        r = Reader(s)
+        first = None
+        try:
+            for i in range(args.reqs):
+                last = i == args.reqs - 1
+                raw = request(extra=b"Connection: close\r\n" if args.close and last else b"")
+                s.sendall(raw)
+                with lock:
+                    stats["sent_bytes"] += len(raw)
+                status, headers, _ = r.response()
+                if status != 200:
+                    err("status:%d" % status)
+                    continue
+                tid = headers.get("x-worker", "?")
+                first = first or tid
+                with lock:
+                    stats["answered"] += 1
+                    stats["workers"][tid] = stats["workers"].get(tid, 0) + 1
+            if args.close and not r.at_eof():
+                err("not-closed")
+        except (OSError, EOFError, ValueError) as e:
+            err("io:" + type(e).__name__)
+        finally:
+            s.close()
+        if first:
+            with lock:
+                stats["conn_workers"][first] = stats["conn_workers"].get(first, 0) + 1
+
+    def runner():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                todo.pop()
+            one_connection()
+
+    threads = [threading.Thread(target=runner) for _ in range(min(args.parallel, args.conns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats["errors"]["total"] = sum(stats["errors"].values())
+    print(json.dumps({"connections": args.conns, **stats}, sort_keys=True))
+    return 0
+
+
+# ---- probes: each returns None when the server behaved, else what went wrong ----
+
+def expect_status_then_close(s, want):
+    r = Reader(s)
+    status, headers, _ = r.response()
+    if status != want:
+        return "status %d, wanted %d" % (status, want)
+    if headers.get("connection") != "close":
+        return "no Connection: close on %d" % status
+    if "x-worker" not in headers:
+        return "no X-Worker header"
+    if not r.at_eof():
+        return "connection left open after %d" % want
+    return None
+
+
+def probe_malformed(a):
+    for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+                b"GET /\r\n\r\n", b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                b"GET / HTTP/1.1\r\n folded: header\r\n\r\n"):
+        s = connect(a.host, a.port)
+        s.sendall(raw)
+        why = expect_status_then_close(s, 400)
+        s.close()
+        if why:
+            return "%r: %s" % (raw, why)
+    return None
+
+
+def probe_oversized(a):
+    s = connect(a.host, a.port)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+    why = expect_status_then_close(s, 431)
+    s.close()
+    if why:
+        return why
+    # exactly at the limit is fine: a header block of 8192 bytes
+    base = request(extra=b"X-Pad: \r\n")
+    s = connect(a.host, a.port)
+    s.sendall(request(extra=b"X-Pad: " + b"b" * (8192 - len(base)) + b"\r\n"))
+    status, _, _ = Reader(s).response()
+    s.close()
+    return None if status == 200 else "an 8192-byte header block got %d" % status
+
+
+def probe_slowloris(a):
+    """Trickle a request's headers; the server must cut us off about one idle timeout after we began."""
+    s = connect(a.host, a.port)
+    start = time.monotonic()
+    s.sendall(b"GET / HTTP/1.1\r\n")
+    s.settimeout(0.2)
+    while time.monotonic() - start < a.timeout + 5:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+            if s.recv(4096) == b"":
+                break
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            break
+    took = time.monotonic() - start
+    s.close()
+    if took > a.timeout + 3:
+        return "slow client still connected after %.1f s" % took
+    print("slowloris client cut off after %.2f s" % took)
+    return None
+
+
+def probe_idle(a):
+    """An idle keep-alive connection is closed after the idle timeout."""
+    s = connect(a.host, a.port)
+    s.sendall(request())
+    r = Reader(s)
+    r.response()
+    start = time.monotonic()
+    closed = r.at_eof(timeout=a.timeout + 5)
+    took = time.monotonic() - start
+    s.close()
+    if not closed:
+        return "idle connection not closed"
+    print("idle connection closed after %.2f s" % took)
+    return None
+
+
+def probe_reset(a):
+    """Clients that reset (SO_LINGER 0) mid-request, mid-body, and before reading their response."""
+    linger = struct.pack("ii", 1, 0)
+    for raw in (b"GET / HTTP/1.1\r\nHost: te", b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc",
+                request() * 50):
+        s = connect(a.host, a.port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        s.sendall(raw)
+        s.close()
+    return None
+
+
+def probe_http(a):
+    """Keep-alive, pipelining, bodies, HEAD, HTTP/1.0, Connection: close, unsupported features."""
+    s = connect(a.host, a.port)
+    r = Reader(s)
+    tids = set()
+    for _ in range(3):
+        s.sendall(request())
+        st, h, body = r.response()
+        if st != 200 or h.get("connection") != "keep-alive" or not body.startswith(b"hello"):
+            return "keep-alive request: %d %r" % (st, h)
+        tids.add(h["x-worker"])
+    if len(tids) != 1:
+        return "one connection served by several threads: %s" % tids
+    s.sendall(b"\r\n" + request(method="POST", extra=b"Content-Length: 11\r\n") + b"hello world" + request())
+    for what in ("POST with body", "GET after body"):
+        st, _, _ = r.response()
+        if st != 200:
+            return "%s: %d" % (what, st)
+    s.sendall(request(path="/1") + request(path="/2") + request(path="/3", extra=b"Connection: close\r\n"))
+    for i in range(3):
+        st, h, _ = r.response()
+        if st != 200:
+            return "pipelined request %d: %d" % (i, st)
+    if h.get("connection") != "close" or not r.at_eof():
+        return "Connection: close not honoured"
+    s.close()
+
+    s = connect(a.host, a.port)
+    r = Reader(s)
+    s.sendall(request(method="HEAD"))
+    st, h, _ = r.response(head=True)
+    s.sendall(request())
+    st2, _, _ = r.response()
+    if st != 200 or int(h["content-length"]) == 0 or st2 != 200:
+        return "HEAD then GET: %d %d" % (st, st2)
+    s.close()
+
+    s = connect(a.host, a.port)
+    s.sendall(request(version=b"HTTP/1.0"))
+    st, h, _ = Reader(s).response()
+    if st != 200 or h.get("connection") != "close":
+        return "HTTP/1.0: %d %r" % (st, h)
+    if not Reader(s).at_eof():
+        return "HTTP/1.0 without keep-alive left open"
+    s.close()
+
+    s = connect(a.host, a.port)
+    r = Reader(s)
+    for _ in range(2):
+        s.sendall(request(version=b"HTTP/1.0", extra=b"Connection: Keep-Alive\r\n"))
+        st, h, _ = r.response()
+        if st != 200 or h.get("connection") != "keep-alive":
+            return "HTTP/1.0 keep-alive: %d %r" % (st, h)
+    s.close()
+
+    for raw, want in ((request(method="POST", extra=b"Transfer-Encoding: chunked\r\n"), 501),
+                      (request(version=b"HTTP/2.0"), 505)):
+        s = connect(a.host, a.port)
+        s.sendall(raw)
+        why = expect_status_then_close(s, want)
+        s.close()
+        if why:
+            return "%r: %s" % (raw, why)
+    return None
+
+
+PROBES = {
+    "malformed": probe_malformed,
+    "oversized": probe_oversized,
+    "slowloris": probe_slowloris,
+    "idle": probe_idle,
+    "reset": probe_reset,
+    "http": probe_http,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    lp = sub.add_parser("load")
+    lp.add_argument("port", type=int)
+    lp.add_argument("--host", default="127.0.0.1")
+    lp.add_argument("--conns", type=int, default=10)
+    lp.add_argument("--reqs", type=int, default=1)
+    lp.add_argument("--parallel", type=int, default=4)
+    lp.add_argument("--close", action="store_true")
+    pp = sub.add_parser("probe")
+    pp.add_argument("port", type=int)
+    pp.add_argument("name", choices=sorted(PROBES))
+    pp.add_argument("--host", default="127.0.0.1")
+    pp.add_argument("--timeout", type=float, default=10.0, help="the server's --idle-timeout")
+    a = ap.parse_args()
+    if a.cmd == "load":
+        return load(a)
+    try:
+        why = PROBES[a.name](a)
+    except (OSError, EOFError, ValueError, KeyError) as e:
+        why = "%s: %s" % (type(e).__name__, e)
+    if why:
+        print("probe %s: %s" % (a.name, why), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+# Helpers for the acceptscope-demo tests (tests/test_server_*.sh).  Source after lib.sh.
+DEMO=$BIN/acceptscope-demo
+LOAD=$BIN/acceptscope-load
+CLIENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/demo_client.py
+MODELS=(single dispatch reqdispatch reuseport shared-blocking shared-epoll shared-exclusive shared-mutex)
+PROCESS_MODELS=(reuseport shared-blocking shared-epoll shared-exclusive shared-mutex)
+
+[[ -x $DEMO ]] || fail "$DEMO not built"
+command -v jq >/dev/null || fail "jq not installed"
+command -v python3 >/dev/null || fail "python3 not installed"
+
+_demo_n=0
+
+# demo_start ARGS...: start acceptscope-demo on an ephemeral port with a --duration
+# safety net, wait for its "listening" line.  Sets DEMO_PID DEMO_PORT DEMO_STATS DEMO_LOG.
+demo_start() {
+	_demo_n=$((_demo_n + 1))
+	DEMO_LOG=$TMP/demo$_demo_n.log
+	DEMO_STATS=$TMP/demo$_demo_n.json
+	spawn "$DEMO_LOG" "$DEMO" --port 0 --duration 60 --stats "$DEMO_STATS" "$@"
+	DEMO_PID=$SPAWNED_PID
+	wait_until 10 "demo $* listening" grep -q ' listening on ' "$DEMO_LOG"
+	DEMO_PORT=$(sed -n 's/.* listening on .*:\([0-9]*\) pid [0-9]*$/\1/p' "$DEMO_LOG")
+	[[ $DEMO_PORT =~ ^[0-9]+$ ]] || fail "no port in: $(cat "$DEMO_LOG")"
+	log "demo $* pid $DEMO_PID port $DEMO_PORT"
+}
+
+# demo_snapshot OUT: have the running server dump its counters (SIGUSR1) into OUT.
+demo_snapshot() {
+	rm -f "$DEMO_STATS"
+	kill -USR1 "$DEMO_PID"
+	wait_until 5 "stats after SIGUSR1" test -s "$DEMO_STATS"
+	cp "$DEMO_STATS" "$1"
+}
+
+# demo_stop [MAX_SECONDS]: SIGTERM, expect a clean exit within MAX_SECONDS (default 2)
+# and final stats in $DEMO_STATS.
+demo_stop() {
+	kill -TERM "$DEMO_PID"
+	# Not rc=$(wait_exit ...): in a subshell the server is not a child, so wait cannot see its status.
+	wait_exit "${1:-2}" "$DEMO_PID" >"$TMP/rc"
+	local rc; rc=$(cat "$TMP/rc")
+	[[ $rc == 0 ]] || fail "demo exited with $rc: $(tail -n 5 "$DEMO_LOG")"
+	[[ -s $DEMO_STATS ]] || fail "no stats written to $DEMO_STATS"
+}
+
+# stat_sum FILE FIELD: the field summed over all threads.
+stat_sum() { jq "[.threads[].$2] | add" "$1"; }
+# stat_list FILE FIELD [ROLE]: the field per thread (of one role), space-separated.
+stat_list() { jq -r --arg role "${3:-}" '[.threads[] | select($role == "" or .role == $role) | .'"$2"'] | map(tostring) | join(" ")' "$1"; }
+# stat_delta BEFORE AFTER FIELD: per-thread increase, as {"tid":n}.
+stat_delta() {
+	jq -n -c --slurpfile a "$1" --slurpfile b "$2" --arg f "$3" '
+		($a[0].threads | map({key: (.tid | tostring), value: .[$f]}) | from_entries) as $before
+		| $b[0].threads | map({key: (.tid | tostring), value: (.[$f] - ($before[.tid | tostring] // 0))})
+		| from_entries'
+}
+
+# client ARGS...: the Python test client (see tests/demo_client.py).
+client() { python3 "$CLIENT" "$@"; }
+
+# nonzero OBJ: the JSON object without its zero values, keys sorted (for comparing tallies).
+nonzero() { jq -c -S 'with_entries(select(.value != 0))' <<<"$1"; }
+
+# min_max LIST...: "MIN MAX" of the numbers.
+min_max() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd' '; }
