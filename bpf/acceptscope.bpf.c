@@ -39,6 +39,8 @@ const volatile __u32 nr_filter_ports = 0;
 const volatile __u32 filter_pids[MAX_FILTERS] = {};
 const volatile __u32 nr_filter_pids = 0;
 const volatile bool trace_events = false;
+/* [start, end) of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms (see on_kfree_skb). */
+const volatile __u64 rcv_text[2][2] = {};
 
 struct conn {
 	__u64 listener;
@@ -49,6 +51,7 @@ struct conn {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* 3.6 KiB a listener a CPU: only for those seen */
 	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, struct listener_stats);
@@ -71,7 +74,7 @@ struct {
 /* Children of watched listeners, queued or accepted; LRU so nothing leaks. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 262144);
+	__uint(max_entries, 131072);
 	__type(key, __u64);
 	__type(value, struct conn);
 } conns SEC(".maps");
@@ -731,14 +734,24 @@ int BPF_PROG(tp_sock_recv_length, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* ---- overflow: tp_btf kfree_skb (rx_sk since 6.11, LISTEN_OVERFLOW reason since 6.15) ---- */
+/* ---- overflow: tp_btf kfree_skb (with rx_sk since 6.11) + the listener's sk_drops ---- */
+
+static __always_inline bool in_rcv_text(__u64 ip)
+{
+	for (int i = 0; i < 2; i++)
+		if (ip >= rcv_text[i][0] && ip < rcv_text[i][1])
+			return true;
+	return false;
+}
 
 /*
- * Without hooks on tcp_conn_request, SYN drops are invisible; the listener's
- * own counter sk_drops sees them.  But sk_drops also counts each packet that
- * tcp_v4_rcv() discards against the listener (discard_and_relse), which ends
- * here with rx_sk = listener.  User space derives the listener's drops as
- * sk_drops growth minus these discards.
+ * SYN drops make no tracepoint; the listener's own counter sk_drops sees them,
+ * and every other overflow too (tcp_listendrop()).  But tcp_v{4,6}_rcv() also
+ * adds to sk_drops each packet it discards against the listener
+ * (discard_and_relse), and then frees it here with rx_sk = the listener and a
+ * location inside tcp_v{4,6}_rcv.  User space derives the listener's drops as
+ * sk_drops growth minus these discards.  Frees from elsewhere (the SYN-cookie
+ * path in tcp_v4_do_rcv) add nothing to sk_drops and are not counted.
  */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
@@ -749,12 +762,13 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	if (!is_tcp_listener(rx_sk) || BPF_CORE_READ(rx_sk, sk_protocol) != IPPROTO_TCP ||
 	    !port_wanted(sk_port(rx_sk)))
 		return 0;
-	ls = get_listener_stats(rx_sk);
-	if (!ls)
-		return 0;
-	ls->discards++;
 	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
 		emit(EV_DROPPED, rx_sk, NULL, 1, BPF_CORE_READ(rx_sk, sk_ack_backlog));
+	if (!in_rcv_text((__u64)location))
+		return 0;
+	ls = get_listener_stats(rx_sk);
+	if (ls)
+		ls->discards++;
 	return 0;
 }
 

@@ -7,6 +7,9 @@
       {"connections":C,"answered":N,"errors":{"total":E,...},
        "workers":{"<tid>":responses},"conn_workers":{"<tid>":connections},
        "sent_bytes":bytes written}
+  demo_client.py hold  PORT N SECONDS [--host H]
+      Open N connections, send nothing, keep them SECONDS; print JSON
+      {"held":n,"closed_by_server":n}.
   demo_client.py probe PORT NAME [--host H] [--timeout S]
       One protocol or abuse check; exit 0 if the server behaved, else 1 with why.
 """
@@ -300,6 +303,26 @@ def probe_http(a):
     return None
 
 
+def hold(a):
+    socks = []
+    for _ in range(a.n):
+        socks.append(connect(a.host, a.port))
+    time.sleep(a.seconds)
+    closed = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            closed += 1
+        s.close()
+    print(json.dumps({"held": a.n - closed, "closed_by_server": closed}))
+    return 0
+
+
 PROBES = {
     "malformed": probe_malformed,
     "oversized": probe_oversized,
@@ -320,6 +343,11 @@ def main():
     lp.add_argument("--reqs", type=int, default=1)
     lp.add_argument("--parallel", type=int, default=4)
     lp.add_argument("--close", action="store_true")
+    hp = sub.add_parser("hold")
+    hp.add_argument("port", type=int)
+    hp.add_argument("n", type=int)
+    hp.add_argument("seconds", type=float)
+    hp.add_argument("--host", default="127.0.0.1")
     pp = sub.add_parser("probe")
     pp.add_argument("port", type=int)
     pp.add_argument("name", choices=sorted(PROBES))
@@ -328,6 +356,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "load":
         return load(a)
+    if a.cmd == "hold":
+        return hold(a)
     try:
         why = PROBES[a.name](a)
     except (OSError, EOFError, ValueError, KeyError) as e:

@@ -13,11 +13,12 @@ _demo_n=0
 
 # demo_start ARGS...: start acceptscope-demo on an ephemeral port with a --duration
 # safety net, wait for its "listening" line.  Sets DEMO_PID DEMO_PORT DEMO_STATS DEMO_LOG.
+# DEMO_PREFIX (an array) goes before the command, e.g. (prlimit --nofile=40 --): it must exec.
 demo_start() {
 	_demo_n=$((_demo_n + 1))
 	DEMO_LOG=$TMP/demo$_demo_n.log
 	DEMO_STATS=$TMP/demo$_demo_n.json
-	spawn "$DEMO_LOG" "$DEMO" --port 0 --duration 60 --stats "$DEMO_STATS" "$@"
+	spawn "$DEMO_LOG" ${DEMO_PREFIX[@]+"${DEMO_PREFIX[@]}"} "$DEMO" --port 0 --duration 60 --stats "$DEMO_STATS" "$@"
 	DEMO_PID=$SPAWNED_PID
 	wait_until 10 "demo $* listening" grep -q ' listening on ' "$DEMO_LOG"
 	DEMO_PORT=$(sed -n 's/.* listening on .*:\([0-9]*\) pid [0-9]*$/\1/p' "$DEMO_LOG")

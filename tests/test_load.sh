@@ -79,11 +79,20 @@ while (1) {
 }
 EOF
 
-# start_server MODE: start the server on a free port; sets PORT.
+# start_server MODE: start the server on a free port; sets PORT.  Another port is tried if
+# the bind fails (free_port only checks for listeners; a client may hold the port).
+server_up_or_gone() { listening "$PORT" || ! kill -0 "$SERVER_PID" 2>/dev/null; }
 start_server() {
-	PORT=$(free_port)
-	spawn "$TMP/server-$1.log" perl "$TMP/server.pl" "$PORT" "$1"
-	wait_until 10 "test server ($1) listening on $PORT" listening "$PORT"
+	local log=$TMP/server-$1.log
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port)
+		spawn "$log" perl "$TMP/server.pl" "$PORT" "$1"
+		SERVER_PID=$SPAWNED_PID
+		wait_until 10 "test server ($1) listening on $PORT" server_up_or_gone
+		listening "$PORT" && return
+		log "test server ($1) failed on port $PORT: $(tail -n 1 "$log")"
+	done
+	fail "test server ($1) could not start"
 }
 
 # run NAME ARGS...: run the load generator with --json; the result goes to $TMP/NAME.json.

@@ -9,7 +9,7 @@
 
 #define MAX_FILTERS 8		/* -p PID and -P PORT, each */
 #define DEPTH_SLOTS 20		/* log2 of the accept-queue depth at enqueue: 0 .. 2^19 */
-#define WAIT_SUB_BITS 3		/* wait histogram: 8 linear sub-buckets per power of two */
+#define WAIT_SUB_BITS 4		/* wait histogram: 16 linear sub-buckets per power of two */
 #define WAIT_MIN_LOG2 10	/* waits below 2^10 ns (1 us) share the first bucket */
 #define WAIT_MAX_LOG2 37	/* waits above 2^37 ns (137 s) share the last bucket */
 #define WAIT_SLOTS (((WAIT_MAX_LOG2 - WAIT_MIN_LOG2) << WAIT_SUB_BITS) + 1)

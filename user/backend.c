@@ -110,8 +110,41 @@ static int tp_btf_params(const struct btf *vmlinux, const char *tp)
 	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
 }
 
+/* [start, end) of each of @names in /proc/kallsyms; end = the next symbol's address. */
+static bool kallsyms_ranges(const char *const *names, int n, __u64 (*out)[2])
+{
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	int want = -1, found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return false;
+	memset(out, 0, n * sizeof(*out));
+	/* kallsyms lists the kernel's own text in address order. */
+	while (fgets(line, sizeof(line), f) && found < n) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3 || strchr(line, '['))
+			continue;
+		if (want >= 0 && addr > out[want][0]) {
+			out[want][1] = addr;
+			want = -1;
+			found++;
+		}
+		for (int i = 0; i < n; i++)
+			if (!out[i][0] && strcmp(sym, names[i]) == 0 && addr)
+				want = i, out[i][0] = addr;
+	}
+	fclose(f);
+	for (int i = 0; i < n; i++)
+		if (!out[i][0] || out[i][1] <= out[i][0])
+			out[i][0] = out[i][1] = 0;
+	return out[0][0] != 0;
+}
+
 void probe_kernel(struct kernel_features *kf)
 {
+	static const char *const rcv[] = { "tcp_v4_rcv", "tcp_v6_rcv" };
+
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 
 	if (libbpf_get_error(vmlinux))
@@ -130,8 +163,9 @@ void probe_kernel(struct kernel_features *kf)
 	kf->tp_sk_data_ready = tp_btf_params(vmlinux, "sk_data_ready") > 0;
 	kf->tp_sock_recv_length = tp_btf_params(vmlinux, "sock_recv_length") > 0;
 	kf->tp_inet_sock_set_state = tp_btf_params(vmlinux, "inet_sock_set_state") > 0;
-	/* void *, skb, location, reason, rx_sk */
-	kf->tp_kfree_skb_rx_sk = tp_btf_params(vmlinux, "kfree_skb") >= 5;
+	/* void *, skb, location, reason, rx_sk; and where tcp_v{4,6}_rcv lie, to tell its discards. */
+	kf->tp_kfree_skb_rx_sk = tp_btf_params(vmlinux, "kfree_skb") >= 5 &&
+				 kallsyms_ranges(rcv, 2, kf->rcv_text);
 	kf->tp_syscalls_accept = tracefs_has("events/syscalls/sys_enter_accept4") &&
 				 tracefs_has("events/syscalls/sys_enter_accept");
 	btf__free(vmlinux);

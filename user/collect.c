@@ -14,7 +14,7 @@
 /* Listeners seen so far: their sk_drops baseline and owner, kept across intervals. */
 struct known_listener {
 	__u64 sk;
-	__u32 drops_base;
+	__u32 drops_base, drops_last;
 	bool owner_searched;
 	__u32 owner_pid;
 	char owner_comm[TASK_COMM_LEN];
@@ -139,7 +139,7 @@ static int sample_listeners(struct collector *c, struct snapshot *snap)
 		r->depth_now = s.depth;
 		r->syn_now = s.syn_queue;
 		r->drops_base = k->drops_base;
-		r->drops_now = s.drops;
+		r->drops_now = k->drops_last = s.drops;
 	}
 	close(fd);
 	return n < 0 ? -errno : 0;
@@ -195,8 +195,11 @@ static int read_listener_stats(struct collector *c, struct snapshot *snap)
 			struct known_listener *k = known_find(c, key, false);
 
 			if (k && k->sampled_once) {
+				/* Closed since: its drops stay as last sampled. */
 				r->info = k->info;
 				r->gone = true;
+				r->drops_base = k->drops_base;
+				r->drops_now = k->drops_last;
 			} else {
 				bpf_map_lookup_elem(info_map, &key, &r->info);
 			}
@@ -367,8 +370,6 @@ int collect(struct collector *c, struct snapshot *snap)
 	for (int i = 0; i < snap->nr_rows; i++) {
 		struct listener_row *r = &snap->rows[i];
 
-		if (r->gone)
-			r->drops_now = r->drops_base;	/* unknown after close; count none */
 		compute_overflows(c, r);
 		qsort(r->threads, r->nr_threads, sizeof(*r->threads), cmp_threads);
 	}

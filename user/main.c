@@ -174,8 +174,9 @@ static double now_secs(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void set_filters(struct acceptscope_bpf *skel)
+static void set_filters(struct acceptscope_bpf *skel, const struct kernel_features *kf)
 {
+	memcpy((void *)skel->rodata->rcv_text, kf->rcv_text, sizeof(kf->rcv_text));
 	for (int i = 0; i < env.nr_ports; i++)
 		skel->rodata->filter_ports[i] = env.ports[i];
 	skel->rodata->nr_filter_ports = env.nr_ports;
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptscope: cannot open the BPF object: %s\n", strerror(errno));
 		return 2;
 	}
-	set_filters(skel);
+	set_filters(skel, &kf);
 	apply_plan(skel, &kf, &plan);
 	err = acceptscope_bpf__load(skel);
 	if (err) {
@@ -297,12 +298,12 @@ int main(int argc, char **argv)
 		snapshot_free(&delta);
 		snapshot_free(&prev);
 		prev = cur;
+		memset(&cur, 0, sizeof(cur));
 		last = t;
 	}
 	if (rb)
 		ring_buffer__poll(rb, 0);
 	/* Final, cumulative since start. */
-	snapshot_free(&cur);
 	collect(col, &cur);
 	ropts.redraw = false;
 	if (env.json)

@@ -23,7 +23,7 @@ static __u64 wait_slot_high(int slot)
 
 __u64 wait_percentile(const __u64 hist[WAIT_SLOTS], double p, __u64 max_ns)
 {
-	__u64 total = 0, seen = 0, rank, mid;
+	__u64 total = 0, seen = 0, rank, high;
 
 	for (int i = 0; i < WAIT_SLOTS; i++)
 		total += hist[i];
@@ -35,8 +35,9 @@ __u64 wait_percentile(const __u64 hist[WAIT_SLOTS], double p, __u64 max_ns)
 	for (int i = 0; i < WAIT_SLOTS; i++) {
 		seen += hist[i];
 		if (seen >= rank) {
-			mid = (wait_slot_low(i) + wait_slot_high(i)) / 2;
-			return max_ns && mid > max_ns ? max_ns : mid;
+			/* The slot's highest value, as HdrHistogram reports: never below the truth. */
+			high = wait_slot_high(i) - 1;
+			return max_ns && high > max_ns ? max_ns : high;
 		}
 	}
 	return max_ns;

@@ -63,19 +63,22 @@ if [[ ! -x $BUSYBOX ]] || ! "$BUSYBOX" --list-full >/dev/null 2>&1; then
 fi
 
 # --- (b) the kernel image, fetched once ---------------------------------------------------------
-# Debian's linux-image-amd64 depends on the current linux-image-<abi>-amd64; we take /boot/vmlinuz
-# (and the config, for reference) out of that .deb without installing it.
 # unpack_vmlinux VMLINUZ OUT: the ELF vmlinux inside a bzImage, if it can be booted through PVH.
 unpack_vmlinux() {
-	local in=$1 out=$2 off
+	local in=$1 out=$2 fmt magic off
 	command -v readelf >/dev/null || return 1
 	# The payload is one compressed stream after the setup code; try each plausible start.
-	for magic in '\xfd7zXZ\x00' '\x28\xb5\x2f\xfd' '\x1f\x8b\x08'; do
+	for fmt in xz zstd gzip; do
+		case $fmt in
+		xz) magic='\xfd7zXZ\x00' ;;
+		zstd) magic='\x28\xb5\x2f\xfd' ;;
+		gzip) magic='\x1f\x8b\x08' ;;
+		esac
+		command -v $fmt >/dev/null || continue
 		for off in $(LC_ALL=C grep -obUaP "$magic" "$in" 2>/dev/null | cut -d: -f1 | head -n 5); do
-			case $magic in
-			*fd7z*) tail -c +$((off + 1)) "$in" | xz -dcq --single-stream >"$out.tmp" 2>/dev/null || true ;;
-			*28*) tail -c +$((off + 1)) "$in" | zstd -dcq 2>/dev/null >"$out.tmp" || true ;;
-			*) tail -c +$((off + 1)) "$in" | gzip -dcq 2>/dev/null >"$out.tmp" || true ;;
+			case $fmt in
+			xz) tail -c +$((off + 1)) "$in" | xz -dcq --single-stream >"$out.tmp" 2>/dev/null || true ;;
+			*) tail -c +$((off + 1)) "$in" | $fmt -dcq >"$out.tmp" 2>/dev/null || true ;;
 			esac
 			# An ELF with the Xen PHYS32_ENTRY note (type 0x12) is what qemu's PVH loader needs.
 			if [[ $(head -c 4 "$out.tmp" 2>/dev/null | od -An -tx1 | tr -d ' \n') == 7f454c46 ]] &&
@@ -89,6 +92,8 @@ unpack_vmlinux() {
 	return 1
 }
 
+# Debian's linux-image-amd64 depends on the current linux-image-<abi>-amd64; we take /boot/vmlinuz
+# (and the config, for reference) out of that .deb without installing it.
 kernel_pkg() {
 	apt-cache depends linux-image-amd64 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'

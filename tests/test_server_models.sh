@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Every accept model, with 1 and 4 threads and (where allowed) 4 processes,
+# serves an exact load without errors, and its ground-truth counters agree
+# with what the clients saw, connection for connection:
+#   - summed accepts == connections the client made
+#   - per-thread requests == the client's tally of X-Worker headers
+#   - summed read_bytes == bytes the client sent (tests/demo_client.py)
+# The exact load comes from acceptscope-load when it is built, and always from
+# tests/demo_client.py.  Then wrk with Connection: close: wrk cannot count
+# exactly (it stops with connections open), so for it: no socket errors, no
+# non-2xx, requests <= accepts <= requests + wrk's connections + 2.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server_lib.sh"
+command -v wrk >/dev/null || fail "wrk not installed"
+
+CONNS=40 REQS=5 PARALLEL=8 WRK_CONNS=8
+
+# check_exact WHAT BEFORE AFTER CLIENT_JSON: the counters moved exactly as the client saw.
+check_exact() {
+	local what=$1 before=$2 after=$3 c=$4
+	assert_eq "$what: client errors" 0 "$(jq '.errors.total' <<<"$c")"
+	assert_eq "$what: accepts" "$(jq '.connections' <<<"$c")" \
+		"$(jq -n --argjson d "$(stat_delta "$before" "$after" accepts)" '[$d[]] | add')"
+	assert_eq "$what: requests per thread" "$(nonzero "$(jq -c '.workers' <<<"$c")")" \
+		"$(nonzero "$(stat_delta "$before" "$after" requests)")"
+	if jq -e 'has("sent_bytes")' <<<"$c" >/dev/null; then
+		assert_eq "$what: read_bytes" "$(jq '.sent_bytes' <<<"$c")" \
+			"$(jq -n --argjson d "$(stat_delta "$before" "$after" read_bytes)" '[$d[]] | add')"
+	fi
+}
+
+# check_units ARGS...: the JSON describes the units the arguments asked for.
+check_units() {
+	local f=$1 model=$2 threads=$3 processes=$4 n
+	assert_eq "model" "$model" "$(jq -r .model "$f")"
+	assert_eq "port" "$DEMO_PORT" "$(jq .port "$f")"
+	assert_eq "pid" "$DEMO_PID" "$(jq .pid "$f")"
+	case $model in
+	single) n=1 ;;
+	dispatch | reqdispatch) n=$((threads + 1)) ;;
+	*) n=$threads ;;
+	esac
+	assert_eq "thread entries" "$n" "$(jq '.threads | length' "$f")"
+	assert_eq "distinct tids" "$n" "$(jq '[.threads[].tid] | unique | length' "$f")"
+	if ((processes)); then
+		assert_eq "worker processes, each its own pid (= its tid)" "$n" \
+			"$(jq --argjson p "$DEMO_PID" '[.threads[] | select(.pid != $p and .pid == .tid)] | length' "$f")"
+	else
+		assert_eq "threads of the server process" "$n" \
+			"$(jq --argjson p "$DEMO_PID" '[.threads[] | select(.pid == $p)] | length' "$f")"
+	fi
+}
+
+run_config() {
+	local model=$1 threads=$2 processes=$3 label c
+	local args=(--model "$model" --threads "$threads")
+	label="$model x$threads"
+	if ((processes)); then
+		args+=(--processes)
+		label+=" processes"
+	fi
+	log "==== $label"
+	demo_start "${args[@]}"
+	demo_snapshot "$TMP/s0.json"
+	check_units "$TMP/s0.json" "$model" "$threads" "$processes"
+
+	local before=$TMP/s0.json
+	if [[ -x $LOAD ]]; then
+		local mode n=1
+		for mode in close keepalive; do
+			c=$("$LOAD" --port "$DEMO_PORT" --connections 8 --requests 200 \
+				$([[ $mode == keepalive ]] && echo --keepalive) --json)
+			demo_snapshot "$TMP/l$n.json"
+			assert_eq "$label: acceptscope-load $mode answered" 200 "$(jq .answered <<<"$c")"
+			check_exact "$label: acceptscope-load $mode" "$before" "$TMP/l$n.json" "$c"
+			before=$TMP/l$n.json n=$((n + 1))
+		done
+	else
+		log "acceptscope-load not built: demo_client only"
+	fi
+	c=$(client load "$DEMO_PORT" --conns $CONNS --reqs $REQS --parallel $PARALLEL)
+	demo_snapshot "$TMP/s2.json"
+	assert_eq "$label: client answered" $((CONNS * REQS)) "$(jq .answered <<<"$c")"
+	check_exact "$label: demo_client" "$before" "$TMP/s2.json" "$c"
+
+	wrk -t1 -c$WRK_CONNS -d1s -H 'Connection: close' "http://127.0.0.1:$DEMO_PORT/" >"$TMP/wrk.txt" 2>&1 ||
+		fail "wrk failed: $(cat "$TMP/wrk.txt")"
+	! grep -E 'Socket errors|Non-2xx' "$TMP/wrk.txt" || fail "$label: wrk saw errors"
+	local wrk_requests
+	wrk_requests=$(awk '/requests in/ { print $1 }' "$TMP/wrk.txt")
+	demo_stop
+	local accepts requests
+	accepts=$(jq -n --argjson d "$(stat_delta "$TMP/s2.json" "$DEMO_STATS" accepts)" '[$d[]] | add')
+	requests=$(jq -n --argjson d "$(stat_delta "$TMP/s2.json" "$DEMO_STATS" requests)" '[$d[]] | add')
+	assert_ge "$label: wrk requests" 100 "$wrk_requests"
+	assert_ge "$label: server requests >= wrk's" "$wrk_requests" "$requests"
+	assert_ge "$label: server accepts >= requests" "$requests" "$accepts"
+	assert_le "$label: accepts - requests (wrk's connections open at its end)" $((WRK_CONNS + 2)) $((accepts - requests))
+}
+
+for model in "${MODELS[@]}"; do
+	if [[ $model == single ]]; then
+		run_config single 1 0 # --threads does not apply
+		continue
+	fi
+	run_config "$model" 1 0
+	run_config "$model" 4 0
+	if [[ " ${PROCESS_MODELS[*]} " == *" $model "* ]]; then
+		run_config "$model" 4 1
+	fi
+done
+log "all models pass"
