@@ -198,6 +198,15 @@ for b in "${STATIC_BINS[@]}"; do
 	present+=("$b")
 done
 say "static binaries: ${present[*]:-none} (from ${STATIC#"$ROOT"/})"
+# Host tools the guest tests use (jq for the JSON checks), with the shared libraries they need:
+# the guest's libc is the host's, so the same test code runs on both sides.
+for tool in jq; do
+	path=$(command -v "$tool") || die "$tool is not installed on the host"
+	install -D -m 755 "$path" "$STAGE/usr/bin/$tool"
+	for lib in $(ldd "$path" | grep -o '/[^ ]*'); do
+		install -D -m 755 "$lib" "$STAGE$lib"
+	done
+done
 # Settings for the guest; guest.sh sources this file.
 {
 	printf 'VMTEST_TEST_TIMEOUT=%q\n' "$TEST_TIMEOUT"
