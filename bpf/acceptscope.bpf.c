@@ -452,7 +452,8 @@ int kprobe_inet_csk_accept(struct pt_regs *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct accept_args a = {
 		.listener = PT_REGS_PARM1(ctx),
-		.err_slot = accept_err_arg() == 1 ? PT_REGS_PARM2(ctx) : PT_REGS_PARM3(ctx),
+		/* _CORE: a probe read; the verifier refuses a ctx access at a chosen offset. */
+		.err_slot = accept_err_arg() == 1 ? PT_REGS_PARM2_CORE(ctx) : PT_REGS_PARM3_CORE(ctx),
 	};
 
 	bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY);

@@ -151,6 +151,51 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_option *find_option(const char *arg)
+{
+	const struct argp_option *o;
+	size_t n;
+
+	for (o = opts; o->name || o->key; o++) {
+		if (arg[1] == '-') {
+			n = strcspn(arg + 2, "=");
+			if (o->name && strlen(o->name) == n && strncmp(o->name, arg + 2, n) == 0)
+				return o;
+		} else if (o->key == arg[1]) {
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* What argp stumbled on, in one line (it would print two). */
+static const char *first_bad_option(int argc, char **argv)
+{
+	static char msg[256];
+
+	for (int i = 1; i < argc; i++) {
+		const struct argp_option *o;
+
+		if (argv[i][0] != '-' || !argv[i][1])
+			continue;
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		o = find_option(argv[i]);
+		if (!o) {
+			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[i]);
+			return msg;
+		}
+		if (o->arg && !strchr(argv[i], '=') && (argv[i][1] == '-' || !argv[i][2])) {
+			if (i + 1 == argc) {
+				snprintf(msg, sizeof(msg), "option '%s' needs a value (%s)", argv[i], o->arg);
+				return msg;
+			}
+			i++;
+		}
+	}
+	return "invalid arguments";
+}
+
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
 	if (level == LIBBPF_DEBUG && !env.verbose)
@@ -212,8 +257,11 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
 		return compare_main(argc - 1, argv + 1);
-	if (argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
+	/* ARGP_NO_ERRS: one line of our own instead of argp's two. */
+	if (argp_parse(&argp, argc, argv, ARGP_NO_HELP | ARGP_NO_ERRS, NULL, NULL)) {
+		fprintf(stderr, "acceptscope: %s (see --help)\n", first_bad_option(argc, argv));
 		return 2;
+	}
 	libbpf_set_print(libbpf_print_fn);
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		fprintf(stderr, "acceptscope: %s\n", why_refused(0));
