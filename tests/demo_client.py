@@ -323,7 +323,36 @@ def hold(a):
     return 0
 
 
+def probe_flood(a):
+    """Pipeline 60000 requests and start reading the answers only later, so that
+    ~11 MB of responses overflow the kernel's buffers: the server must stop
+    reading, finish a response when the socket turns writable, and go on."""
+    n = 60000
+    s = connect(a.host, a.port, timeout=20)
+    got = []
+
+    def reader():
+        time.sleep(0.5)  # let the server's send buffer fill first
+        r = Reader(s)
+        try:
+            for _ in range(n):
+                status, _, _ = r.response()
+                got.append(status)
+        except (OSError, EOFError) as e:
+            got.append(repr(e))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    s.sendall(request() * (n - 1) + request(extra=b"Connection: close\r\n"))
+    t.join()
+    s.close()
+    if got != [200] * n:
+        return "%d of %d pipelined answers were 200 (last: %s)" % (got.count(200), n, got[-1:])
+    return None
+
+
 PROBES = {
+    "flood": probe_flood,
     "malformed": probe_malformed,
     "oversized": probe_oversized,
     "slowloris": probe_slowloris,

@@ -56,12 +56,13 @@ wait_exit() {
 	echo "$WAIT_STATUS"
 }
 
-# free_port: a TCP port on loopback nobody listens on.
+# free_port: a TCP port no socket uses, below the ephemeral range (32768-60999) so that
+# no client socket takes it meanwhile.
 free_port() {
 	local p
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+		p=$((10000 + RANDOM % 22000))
+		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 	fail "no free port"
 }

@@ -7,7 +7,8 @@ PROCESS_MODELS=(reuseport shared-blocking shared-epoll shared-exclusive shared-m
 
 [[ -x $DEMO ]] || fail "$DEMO not built"
 command -v jq >/dev/null || fail "jq not installed"
-command -v python3 >/dev/null || fail "python3 not installed"
+# Debian's python3 if there is one: a version manager's shim can cost 100 ms a start.
+PYTHON=$(command -v /usr/bin/python3 || command -v python3) || fail "python3 not installed"
 
 _demo_n=0
 
@@ -49,19 +50,8 @@ demo_stop() {
 stat_sum() { jq "[.threads[].$2] | add" "$1"; }
 # stat_list FILE FIELD [ROLE]: the field per thread (of one role), space-separated.
 stat_list() { jq -r --arg role "${3:-}" '[.threads[] | select($role == "" or .role == $role) | .'"$2"'] | map(tostring) | join(" ")' "$1"; }
-# stat_delta BEFORE AFTER FIELD: per-thread increase, as {"tid":n}.
-stat_delta() {
-	jq -n -c --slurpfile a "$1" --slurpfile b "$2" --arg f "$3" '
-		($a[0].threads | map({key: (.tid | tostring), value: .[$f]}) | from_entries) as $before
-		| $b[0].threads | map({key: (.tid | tostring), value: (.[$f] - ($before[.tid | tostring] // 0))})
-		| from_entries'
-}
-
 # client ARGS...: the Python test client (see tests/demo_client.py).
-client() { python3 "$CLIENT" "$@"; }
-
-# nonzero OBJ: the JSON object without its zero values, keys sorted (for comparing tallies).
-nonzero() { jq -c -S 'with_entries(select(.value != 0))' <<<"$1"; }
+client() { "$PYTHON" "$CLIENT" "$@"; }
 
 # min_max LIST...: "MIN MAX" of the numbers.
 min_max() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd' '; }

@@ -16,39 +16,41 @@ command -v wrk >/dev/null || fail "wrk not installed"
 CONNS=40 REQS=5 PARALLEL=8 WRK_CONNS=8
 
 # check_exact WHAT BEFORE AFTER CLIENT_JSON: the counters moved exactly as the client saw.
+# (One jq per check: this test runs many.)
 check_exact() {
-	local what=$1 before=$2 after=$3 c=$4
-	assert_eq "$what: client errors" 0 "$(jq '.errors.total' <<<"$c")"
-	assert_eq "$what: accepts" "$(jq '.connections' <<<"$c")" \
-		"$(jq -n --argjson d "$(stat_delta "$before" "$after" accepts)" '[$d[]] | add')"
-	assert_eq "$what: requests per thread" "$(nonzero "$(jq -c '.workers' <<<"$c")")" \
-		"$(nonzero "$(stat_delta "$before" "$after" requests)")"
-	if jq -e 'has("sent_bytes")' <<<"$c" >/dev/null; then
-		assert_eq "$what: read_bytes" "$(jq '.sent_bytes' <<<"$c")" \
-			"$(jq -n --argjson d "$(stat_delta "$before" "$after" read_bytes)" '[$d[]] | add')"
-	fi
+	local what=$1 errors want_accepts accepts want_workers workers want_bytes bytes
+	read -r errors want_accepts accepts want_workers workers want_bytes bytes < <(
+		jq -r -n --slurpfile a "$2" --slurpfile b "$3" --argjson c "$4" '
+			def per_tid(f): map({key: (.tid | tostring), value: f}) | from_entries;
+			($a[0].threads | per_tid(.)) as $before
+			| [$b[0].threads[] | . as $t | ($before[$t.tid | tostring] // {}) as $o
+			   | {tid: ($t.tid | tostring), accepts: ($t.accepts - ($o.accepts // 0)),
+			      requests: ($t.requests - ($o.requests // 0)), read_bytes: ($t.read_bytes - ($o.read_bytes // 0))}]
+			| [$c.errors.total, $c.connections, (map(.accepts) | add),
+			   ($c.workers | to_entries | map(select(.value != 0)) | sort_by(.key) | from_entries | tojson),
+			   (map(select(.requests != 0) | {key: .tid, value: .requests}) | sort_by(.key) | from_entries | tojson),
+			   ($c.sent_bytes // "-"), (if $c.sent_bytes then map(.read_bytes) | add else "-" end)]
+			| map(tostring) | join(" ")')
+	assert_eq "$what: client errors" 0 "$errors"
+	assert_eq "$what: accepts" "$want_accepts" "$accepts"
+	assert_eq "$what: requests per thread" "$want_workers" "$workers"
+	assert_eq "$what: read_bytes" "$want_bytes" "$bytes"
 }
 
-# check_units ARGS...: the JSON describes the units the arguments asked for.
+# check_units FILE MODEL THREADS PROCESSES: the JSON describes the units asked for.
 check_units() {
-	local f=$1 model=$2 threads=$3 processes=$4 n
-	assert_eq "model" "$model" "$(jq -r .model "$f")"
-	assert_eq "port" "$DEMO_PORT" "$(jq .port "$f")"
-	assert_eq "pid" "$DEMO_PID" "$(jq .pid "$f")"
+	local f=$1 model=$2 threads=$3 processes=$4 n got
 	case $model in
 	single) n=1 ;;
 	dispatch | reqdispatch) n=$((threads + 1)) ;;
 	*) n=$threads ;;
 	esac
-	assert_eq "thread entries" "$n" "$(jq '.threads | length' "$f")"
-	assert_eq "distinct tids" "$n" "$(jq '[.threads[].tid] | unique | length' "$f")"
-	if ((processes)); then
-		assert_eq "worker processes, each its own pid (= its tid)" "$n" \
-			"$(jq --argjson p "$DEMO_PID" '[.threads[] | select(.pid != $p and .pid == .tid)] | length' "$f")"
-	else
-		assert_eq "threads of the server process" "$n" \
-			"$(jq --argjson p "$DEMO_PID" '[.threads[] | select(.pid == $p)] | length' "$f")"
-	fi
+	# model port pid entries distinct-tids entries-in-the-right-process
+	got=$(jq -r --argjson p "$DEMO_PID" --argjson procs "$processes" '
+		[.model, .port, .pid, (.threads | length), ([.threads[].tid] | unique | length),
+		 ([.threads[] | select(if $procs == 1 then .pid != $p and .pid == .tid else .pid == $p end)] | length)]
+		| map(tostring) | join(" ")' "$f")
+	assert_eq "model port pid threads tids right-pids" "$model $DEMO_PORT $DEMO_PID $n $n $n" "$got"
 }
 
 run_config() {
@@ -90,8 +92,9 @@ run_config() {
 	wrk_requests=$(awk '/requests in/ { print $1 }' "$TMP/wrk.txt")
 	demo_stop
 	local accepts requests
-	accepts=$(jq -n --argjson d "$(stat_delta "$TMP/s2.json" "$DEMO_STATS" accepts)" '[$d[]] | add')
-	requests=$(jq -n --argjson d "$(stat_delta "$TMP/s2.json" "$DEMO_STATS" requests)" '[$d[]] | add')
+	read -r accepts requests < <(jq -r -n --slurpfile a "$TMP/s2.json" --slurpfile b "$DEMO_STATS" '
+		def sum(f): [.threads[] | f] | add;
+		"\(($b[0] | sum(.accepts)) - ($a[0] | sum(.accepts))) \(($b[0] | sum(.requests)) - ($a[0] | sum(.requests)))"')
 	assert_ge "$label: wrk requests" 100 "$wrk_requests"
 	assert_ge "$label: server requests >= wrk's" "$wrk_requests" "$requests"
 	assert_ge "$label: server accepts >= requests" "$requests" "$accepts"

@@ -354,6 +354,26 @@ static void compute_overflows(struct collector *c, struct listener_row *r)
 	r->overflows = drops > 0 ? drops : 0;
 }
 
+/*
+ * kprobe programs do not nest on a CPU: a softirq that hits a kprobe while
+ * another of our kprobe programs runs is skipped, and counted here.
+ */
+static __u64 missed_runs(struct collector *c)
+{
+	struct bpf_program *prog;
+	__u64 total = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			total += info.recursion_misses;
+	}
+	return total;
+}
+
 int collect(struct collector *c, struct snapshot *snap)
 {
 	int err;
@@ -386,6 +406,7 @@ int collect(struct collector *c, struct snapshot *snap)
 			snap->lost_updates = total;
 	}
 	free(v);
+	snap->missed_runs = missed_runs(c);
 	c->first_round = false;
 	return err;
 }
@@ -431,6 +452,7 @@ void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, str
 	snapshot_copy(now, out);
 	out->lost_events -= prev->lost_events;
 	out->lost_updates -= prev->lost_updates;
+	out->missed_runs -= prev->missed_runs;
 	for (int i = 0; i < out->nr_rows; i++) {
 		struct listener_row *r = &out->rows[i];
 		const struct listener_row *p = snapshot_find(prev, r->sk);

@@ -32,6 +32,7 @@ struct snapshot {
 	struct listener_row *rows;
 	int nr_rows;
 	__u64 lost_events, lost_updates;
+	__u64 missed_runs;	/* program runs the kernel skipped (kprobe recursion): counts may be low */
 };
 
 struct collector;

@@ -175,6 +175,11 @@ void print_table(FILE *f, const struct snapshot *snap, const struct report_opts 
 	fprintf(f, "%s  last %.1fs", when, secs);
 	if (snap->lost_events)
 		fprintf(f, "  lost trace records %llu", (unsigned long long)snap->lost_events);
+	if (snap->missed_runs)
+		fprintf(f, "  %llu probe runs skipped by the kernel: counts may be low",
+			(unsigned long long)snap->missed_runs);
+	if (snap->lost_updates)
+		fprintf(f, "  %llu map updates failed (maps full)", (unsigned long long)snap->lost_updates);
 	fputc('\n', f);
 	for (int i = 0; i < snap->nr_rows; i++) {
 		const struct listener_row *r = &snap->rows[i];
@@ -321,6 +326,7 @@ void print_json(FILE *f, const struct snapshot *snap, const struct report_opts *
 	json_object_object_add(root, "hooks", hooks);
 	json_object_object_add(root, "lost_events", json_object_new_uint64(snap->lost_events));
 	json_object_object_add(root, "lost_updates", json_object_new_uint64(snap->lost_updates));
+	json_object_object_add(root, "missed_runs", json_object_new_uint64(snap->missed_runs));
 	for (int i = 0; i < snap->nr_rows; i++)
 		if (row_selected(&snap->rows[i], o))
 			json_object_array_add(ls, listener_json(&snap->rows[i]));

@@ -8,9 +8,18 @@ W=/tmp/tracer
 mkdir -p $W
 
 start_tracer() { # BACKEND PORT
+	_started=$(uptime_ms)
 	acceptscope --json --backend "$1" -P "$2" -i 1 -d 600 >$W/t.json 2>$W/t.err </dev/null &
 	TRACER=$!
-	wait_until 120 "acceptscope --backend $1 to attach" grep -q 'tracing;' $W/t.err
+	_deadline=$(($(uptime_ms) + 300000))
+	until grep -q 'tracing;' $W/t.err; do
+		kill -0 $TRACER 2>/dev/null || fail "acceptscope --backend $1 exited: $(tail -n 5 $W/t.err)"
+		[ "$(uptime_ms)" -lt $_deadline ] || fail "acceptscope --backend $1 did not attach in 300s: $(tail -n 5 $W/t.err)"
+		sleep 0.1
+	done
+	info "$1: attached after $(( ($(uptime_ms) - _started) / 1000 ))s"
+	# For the README's backend table (scripts/backend_table.sh reads these lines).
+	awk '$2 == "hook" { print $3, $4 }' $W/t.err | while read -r _h _m; do info "$1: serves $_h = $_m"; done
 }
 
 stop_tracer() {
@@ -86,8 +95,18 @@ overflow() { # BACKEND
 	_l=$(jq -c --argjson p $PORT '.listeners[] | select(.port == $p)' $W/summary.json)
 	[ "$(echo "$_l" | jq .depth_max)" = 9 ] || fail "$BACKEND: depth_max $(echo "$_l" | jq .depth_max), expected 9"
 	[ $_grew -gt 0 ] || fail "$BACKEND: no overflow happened"
-	[ "$(echo "$_l" | jq .overflows)" = $_grew ] ||
-		fail "$BACKEND: overflows $(echo "$_l" | jq .overflows), ListenOverflows grew by $_grew"
+	_got=$(echo "$_l" | jq .overflows)
+	_missed=$(jq .missed_runs $W/summary.json)
+	if [ "$BACKEND" = kprobe ]; then
+		# kprobe programs do not nest on a CPU: a SYN that arrives in a softirq while another of
+		# our kprobe programs runs is skipped by the kernel, which counts the skip.  The count
+		# must then be short by no more than the skips the tracer reports.
+		[ "$_got" -le $_grew ] && [ $((_grew - _got)) -le "$_missed" ] ||
+			fail "$BACKEND: overflows $_got, ListenOverflows grew by $_grew, missed runs $_missed"
+		info "$BACKEND: depth_max 9; overflows $_got of $_grew, $_missed kprobe runs skipped and reported"
+		return
+	fi
+	[ "$_got" = $_grew ] || fail "$BACKEND: overflows $_got, ListenOverflows grew by $_grew (missed runs $_missed)"
 	info "$BACKEND: depth_max 9 = backlog+1; overflows $_grew = ListenOverflows growth"
 }
 
