@@ -82,7 +82,7 @@ struct {
 /* accept syscall / kprobe entry → return: the listener (and error slot) per thread. */
 struct accept_args {
 	__u64 listener;
-	__u64 err_slot;
+	__u64 err_slot;		/* kprobe: where the error goes; syscall tracepoint: the listening fd */
 };
 
 struct {
@@ -499,34 +499,46 @@ static __always_inline struct sock *tcp_sock_of_fd(long fd)
 	return sk;
 }
 
+/* Only the fd is kept: the listener is looked up at exit, and only when the child's record lacks it. */
 static __always_inline int accept_enter(long fd)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct accept_args a = {};
-	struct sock *sk;
+	struct accept_args a = { .err_slot = fd };
 
 	if (!pid_wanted(pid_tgid >> 32))
 		return 0;
-	sk = tcp_sock_of_fd(fd);
-	if (!is_tcp_listener(sk) || !port_wanted(sk_port(sk)))
-		return 0;
-	a.listener = (__u64)sk;
 	bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY);
 	return 0;
+}
+
+static __always_inline const struct sock *listener_of_fd(long fd)
+{
+	const struct sock *sk = tcp_sock_of_fd(fd);
+
+	return is_tcp_listener(sk) ? sk : NULL;
 }
 
 static __always_inline int accept_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct accept_args *a = bpf_map_lookup_elem(&accept_args, &tid);
+	const struct sock *listener = NULL, *child = NULL;
+	struct conn *c;
+	__u64 key;
 
 	if (!a)
 		return 0;
-	if (ret >= 0)
-		on_accept((void *)a->listener, tcp_sock_of_fd(ret), 0);
-	else
-		on_accept((void *)a->listener, NULL, ret);
+	if (ret >= 0) {
+		child = tcp_sock_of_fd(ret);
+		key = (__u64)child;
+		c = child ? bpf_map_lookup_elem(&conns, &key) : NULL;
+		listener = c ? (const struct sock *)c->listener : NULL;
+	}
+	if (!listener && (child || ret == -EAGAIN))
+		listener = listener_of_fd(a->err_slot);
+	if (listener)
+		on_accept(listener, child, ret >= 0 ? 0 : ret);
 	bpf_map_delete_elem(&accept_args, &tid);
 	return 0;
 }

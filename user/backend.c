@@ -335,6 +335,10 @@ static const char *missing_metrics(enum hook_id h)
 
 void describe_plan(FILE *f, const struct hook_plan *plan)
 {
+	bool softirq_kprobe = plan->mech[HOOK_ENQUEUE] == MECH_KPROBE || plan->mech[HOOK_OVERFLOW] == MECH_KPROBE;
+	bool task_classic = plan->mech[HOOK_ACCEPT] == MECH_KPROBE || plan->mech[HOOK_ACCEPT] == MECH_TRACEPOINT ||
+			    plan->mech[HOOK_READ] == MECH_KPROBE;
+
 	for (int h = 0; h < NR_HOOKS; h++) {
 		if (plan->mech[h])
 			fprintf(f, "acceptscope: hook %-8s %-10s %s\n", hook_name(h),
@@ -343,4 +347,13 @@ void describe_plan(FILE *f, const struct hook_plan *plan)
 			fprintf(f, "acceptscope: hook %-8s none       missing: %s\n", hook_name(h),
 				missing_metrics(h));
 	}
+	/*
+	 * kprobe and syscall-tracepoint programs share one per-CPU "a program is running"
+	 * flag (bpf_prog_active): a softirq that hits a kprobe meanwhile is skipped.  fentry
+	 * and tp_btf programs guard only against themselves.
+	 */
+	if (softirq_kprobe && task_classic)
+		fprintf(f, "acceptscope: note: kprobe programs do not nest on a CPU: a handshake or SYN handled "
+			   "in a softirq while another of them runs is skipped (counted as missed_runs on 6.7+), "
+			   "so queued and overflows may be low\n");
 }

@@ -98,12 +98,14 @@ overflow() { # BACKEND
 	_got=$(echo "$_l" | jq .overflows)
 	_missed=$(jq .missed_runs $W/summary.json)
 	if [ "$BACKEND" = kprobe ]; then
-		# kprobe programs do not nest on a CPU: a SYN that arrives in a softirq while another of
-		# our kprobe programs runs is skipped by the kernel, which counts the skip.  The count
-		# must then be short by no more than the skips the tracer reports.
-		[ "$_got" -le $_grew ] && [ $((_grew - _got)) -le "$_missed" ] ||
+		# kprobe programs do not nest on a CPU (bpf_prog_active): a SYN handled in a softirq
+		# while another of our kprobe programs runs there is skipped.  6.1 counts such skips
+		# nowhere (6.7+ does, as missed_runs); acceptscope warns at start.  So here: never
+		# more than the kernel counted, short by at most 1%.
+		grep -q 'kprobe programs do not nest' $W/t.err || fail "$BACKEND: no warning about skipped kprobe runs"
+		[ "$_got" -le $_grew ] && [ $(((_grew - _got) * 100)) -le $_grew ] ||
 			fail "$BACKEND: overflows $_got, ListenOverflows grew by $_grew, missed runs $_missed"
-		info "$BACKEND: depth_max 9; overflows $_got of $_grew, $_missed kprobe runs skipped and reported"
+		info "$BACKEND: depth_max 9; overflows $_got of $_grew (kprobe runs skipped by the kernel: $((_grew - _got)))"
 		return
 	fi
 	[ "$_got" = $_grew ] || fail "$BACKEND: overflows $_got, ListenOverflows grew by $_grew (missed runs $_missed)"
