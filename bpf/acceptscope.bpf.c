@@ -519,15 +519,20 @@ static __always_inline const struct sock *listener_of_fd(long fd)
 	return is_tcp_listener(sk) ? sk : NULL;
 }
 
+/*
+ * No entry record: the thread was already blocked in accept() when we attached.  The
+ * child's record, made when it was queued, still names its listener.
+ */
 static __always_inline int accept_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
 	struct accept_args *a = bpf_map_lookup_elem(&accept_args, &tid);
 	const struct sock *listener = NULL, *child = NULL;
 	struct conn *c;
 	__u64 key;
 
-	if (!a)
+	if (!a && (ret < 0 || !pid_wanted(pid_tgid >> 32)))
 		return 0;
 	if (ret >= 0) {
 		child = tcp_sock_of_fd(ret);
@@ -535,11 +540,12 @@ static __always_inline int accept_exit(long ret)
 		c = child ? bpf_map_lookup_elem(&conns, &key) : NULL;
 		listener = c ? (const struct sock *)c->listener : NULL;
 	}
-	if (!listener && (child || ret == -EAGAIN))
+	if (a && !listener && (child || ret == -EAGAIN))
 		listener = listener_of_fd(a->err_slot);
 	if (listener)
 		on_accept(listener, child, ret >= 0 ? 0 : ret);
-	bpf_map_delete_elem(&accept_args, &tid);
+	if (a)
+		bpf_map_delete_elem(&accept_args, &tid);
 	return 0;
 }
 
