@@ -20,7 +20,10 @@ while (($#)); do
 done
 [[ $(id -u) == 0 ]] || { echo "overhead.sh: needs root (BPF)" >&2; exit 2; }
 command -v wrk >/dev/null || bash scripts/deps.sh
-PORT=$((20000 + RANDOM % 20000))
+while :; do  # below the ephemeral range, and unused
+	PORT=$((10000 + RANDOM % 22000))
+	ss -Htan "sport = :$PORT" | grep -q . || break
+done
 TMP=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; sysctl -qw kernel.bpf_stats_enabled=0; }
@@ -29,6 +32,7 @@ trap cleanup EXIT
 "$BIN/acceptscope-demo" --model "$MODEL" --threads "$THREADS" --port "$PORT" --quiet --duration 3600 &
 pids+=($!)
 for _ in $(seq 100); do ss -Htln "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+ss -Htln "sport = :$PORT" | grep -q . || { echo "overhead.sh: the demo server did not start" >&2; exit 1; }
 
 rps() { wrk -t1 -c32 -d"${SECONDS_PER_RUN}s" -H 'Connection: close' "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ { print $2 }'; }
 
