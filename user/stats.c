@@ -43,6 +43,11 @@ __u64 wait_percentile(const __u64 hist[WAIT_SLOTS], double p, __u64 max_ns)
 	return max_ns;
 }
 
+double jain_from_sums(double sum, double sum_sq, int n)
+{
+	return sum_sq > 0 ? sum * sum / (n * sum_sq) : 0;
+}
+
 double jain_index(const double *v, int n)
 {
 	double sum = 0, sq = 0;
@@ -51,7 +56,7 @@ double jain_index(const double *v, int n)
 		sum += v[i];
 		sq += v[i] * v[i];
 	}
-	return sq > 0 ? sum * sum / (n * sq) : 0;
+	return jain_from_sums(sum, sq, n);
 }
 
 void wait_hist_to_log2_us(const __u64 hist[WAIT_SLOTS], __u64 *out, int n)

@@ -13,6 +13,8 @@ __u64 wait_slot_low(int slot);
 __u64 wait_percentile(const __u64 hist[WAIT_SLOTS], double p, __u64 max_ns);
 /* Jain's fairness index of @n values: 1 = perfectly even, 1/n = one takes all. */
 double jain_index(const double *v, int n);
+/* The same from the sum and the sum of squares of the @n values. */
+double jain_from_sums(double sum, double sum_sq, int n);
 /* bcc-style log2 histogram of @n slots; @val_type names the unit ("depth", "usecs"). */
 void print_log2_hist(FILE *f, const __u64 *slots, int n, const char *val_type);
 /* Fold a wait histogram into log2 microsecond slots (for print_log2_hist). */

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# acceptscope compare: over dispatch and shared-epoll at one short level, the JSON's totals
+# equal the servers' own stats and the client's connections (per thread, by tid); the table
+# and the findings are printed; a failing model is reported and the others still run; SIGINT
+# leaves no child behind; bad arguments exit 2; and the HTML report renders in headless
+# Chromium with its charts drawn and the same numbers in its DOM as in the JSON.
+. "$(dirname "$0")/lib.sh"
+require_bpf
+command -v jq >/dev/null || skip "jq not installed"
+command -v python3 >/dev/null || skip "python3 not installed"
+
+AS=$BIN/acceptscope
+MODELS=dispatch,shared-epoll
+
+# --- bad arguments: one line on stderr, exit 2 ---
+for args in "--models nope" "--models dispatch,,single" "--threads 0" "--duration -1" "--levels heavy" \
+	"--connections x" "--rate 0" "--bogus" "--html" "extra"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$AS" compare $args >"$TMP/bad.out" 2>"$TMP/bad.err" || rc=$?
+	assert_eq "compare $args: exit status" 2 "$rc"
+	assert_eq "compare $args: stderr lines" 1 "$(wc -l <"$TMP/bad.err")"
+	[[ ! -s $TMP/bad.out ]] || fail "compare $args printed to stdout"
+done
+"$AS" compare --help | grep -q -- '--levels' || fail "compare --help does not describe --levels"
+
+# --- the JSON document and the HTML report ---
+rc=0
+timeout -s KILL 80 "$AS" compare --models "$MODELS" --levels light --threads 3 --duration 2 \
+	--json --html "$TMP/report.html" >"$TMP/compare.json" 2>"$TMP/compare.err" || rc=$?
+cat "$TMP/compare.err"
+assert_eq "compare --json exit status" 0 "$rc"
+grep -q $'\r' "$TMP/compare.err" && fail "progress line written to a stderr that is not a terminal"
+J=$TMP/compare.json
+jq -e . "$J" >/dev/null || fail "compare --json did not print one JSON document"
+assert_eq "runs" 2 "$(jq '.runs | length' "$J")"
+assert_eq "runs ok" "ok ok" "$(jq -r '[.runs[].status] | join(" ")' "$J")"
+assert_eq "models" "dispatch shared-epoll" "$(jq -r '[.runs[].model] | join(" ")' "$J")"
+
+for i in 0 1; do
+	run=$(jq -c ".runs[$i]" "$J")
+	m=$(jq -r .model <<<"$run")
+	conns=$(jq .client.connections <<<"$run")
+	assert_ge "$m: client connections" 1000 "$conns"
+	assert_eq "$m: client errors" 0 "$(jq .client.errors <<<"$run")"
+	assert_eq "$m: sum of tracer accepts = client connections" "$conns" "$(jq '[.threads[].accepts] | add' <<<"$run")"
+	assert_eq "$m: tracer accepted = client connections" "$conns" "$(jq .tracer.accepted <<<"$run")"
+	assert_eq "$m: sum of server accepts = client connections" "$conns" "$(jq '[.server.threads[].accepts] | add' <<<"$run")"
+	tracer=$(jq -r '.threads[] | select(.accepts + .empty_accepts + .reads > 0)
+		| "\(.tid) \(.accepts) \(.empty_accepts) \(.reads) \(.read_bytes)"' <<<"$run" | sort -n)
+	server=$(jq -r '.server.threads[] | select(.accepts + .empty_accepts + .reads > 0)
+		| "\(.tid) \(.accepts) \(.empty_accepts) \(.reads) \(.read_bytes)"' <<<"$run" | sort -n)
+	if [[ $tracer != "$server" ]]; then
+		echo "tracer (tid accepts empty reads bytes):"; echo "$tracer"
+		echo "server:"; echo "$server"
+		fail "$m: per-thread counts differ between the tracer and the server"
+	fi
+	log "$m: $(wc -l <<<"$server") threads equal by tid"
+	assert_eq "$m: checks" "true true" "$(jq -r '"\(.checks.totals_match) \(.checks.per_thread_match)"' <<<"$run")"
+	assert_eq "$m: table rps = client rps" "$(jq .client.rps <<<"$run")" "$(jq .table.rps <<<"$run")"
+	assert_eq "$m: table empty = tracer empty" "$(jq .tracer.empty_accepts <<<"$run")" "$(jq .table.empty_accepts <<<"$run")"
+	jq -e '.table | (.rps > 0) and (.p50_us > 0) and (.p99_us >= .p50_us) and (.depth_max >= 1)
+		and (.jain > 0) and (.jain <= 1) and (.busiest_share >= .idlest_share)' <<<"$run" >/dev/null \
+		|| fail "$m: implausible table row $(jq -c .table <<<"$run")"
+done
+D='.runs[] | select(.model == "dispatch")'
+E='.runs[] | select(.model == "shared-epoll")'
+assert_eq "dispatch: accepting threads" 1 "$(jq "$D | .tracer.accepting_threads" "$J")"
+assert_eq "dispatch: reads by" workers "$(jq -r "$D | .table.readers" "$J")"
+assert_eq "dispatch: busiest share" 1 "$(jq "$D | .table.busiest_share" "$J")"
+assert_eq "shared-epoll: reads by" "each acceptor" "$(jq -r "$E | .table.readers" "$J")"
+assert_eq "shared-epoll: accepting threads" 3 "$(jq "$E | .tracer.accepting_threads" "$J")"
+assert_ge "findings" 5 "$(jq '.findings | length' "$J")"
+jq -r '.findings[]' "$J" | grep -q '^dispatch accepts on one thread\.$' || fail "no finding that dispatch accepts on one thread"
+
+# --- the terminal table ---
+rc=0
+timeout -s KILL 60 "$AS" compare --models "$MODELS" --levels light --threads 3 --duration 1 \
+	>"$TMP/table.txt" 2>"$TMP/table.err" || rc=$?
+cat "$TMP/table.txt"
+assert_eq "compare (table) exit status" 0 "$rc"
+grep -Eq '^model +level +conns +req/s' "$TMP/table.txt" || fail "no table header"
+for m in dispatch shared-epoll; do
+	grep -Eq "^$m +light +2 +[0-9]+ " "$TMP/table.txt" || fail "no table row for $m"
+done
+grep -q '^- .*requests/s' "$TMP/table.txt" || fail "no findings under the table"
+
+# --- a model that fails is reported, and the others still run ---
+mkdir "$TMP/bin"
+cp "$AS" "$BIN/acceptscope-load" "$TMP/bin/"
+cat >"$TMP/bin/acceptscope-demo" <<EOF
+#!/bin/sh
+case " \$* " in *" shared-epoll "*) echo "acceptscope-demo: refusing for the test" >&2; exit 1 ;; esac
+exec "$BIN/acceptscope-demo" "\$@"
+EOF
+chmod +x "$TMP/bin/acceptscope-demo"
+rc=0
+timeout -s KILL 60 "$TMP/bin/acceptscope" compare --models shared-epoll,dispatch --levels light --duration 1 --json \
+	>"$TMP/fail.json" 2>"$TMP/fail.err" || rc=$?
+assert_eq "compare with a failing model: exit status" 1 "$rc"
+assert_eq "failing model: statuses" "failed ok" "$(jq -r '[.runs[].status] | join(" ")' "$TMP/fail.json")"
+jq -r '.runs[0].error' "$TMP/fail.json" | grep -q 'refusing for the test' || fail "the failure's reason is not reported"
+grep -q 'shared-epoll at light failed' "$TMP/fail.err" || fail "the failure is not on stderr"
+
+# --- SIGINT of compare: every child stops ---
+"$AS" compare --models shared-blocking --levels light --duration 20 >"$TMP/int.out" 2>"$TMP/int.err" &
+CPID=$!
+_PIDS+=("$CPID")
+kids_running() { [[ $(pgrep -P "$CPID" | wc -l) -ge 3 ]]; }	# server, tracer, load
+wait_until 30 "compare to start its server, tracer and load" kids_running
+kids=$(pgrep -P "$CPID" | tr '\n' ' ')
+log "compare $CPID children: $kids"
+kill -INT "$CPID"
+wait_exit 20 "$CPID" >/dev/null
+assert_eq "compare on SIGINT: exit status" 130 "$WAIT_STATUS"
+for k in $kids; do
+	kill -0 "$k" 2>/dev/null && fail "child $k of compare still running after SIGINT"
+done
+log "no child left behind"
+
+# --- the HTML report in headless Chromium ---
+H=$TMP/report.html
+[[ -s $H ]] || fail "no HTML report written"
+grep -Eqi '<script|src="http|href="http|@import|url\(' "$H" && fail "the report is not self-contained"
+if ! command -v chromium >/dev/null; then
+	bash "$(dirname "$0")/../scripts/deps.sh" browser >&2 || skip "cannot install chromium (scripts/deps.sh browser)"
+fi
+chrome() {
+	timeout -s KILL 60 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --user-data-dir="$(mktemp -d "$TMP/chrome.XXXXXX")" \
+		--window-size=1280,2000 "$@" "file://$H"
+}
+chrome --screenshot="$TMP/shot.png" >"$TMP/chrome.log" 2>&1 || { tail -5 "$TMP/chrome.log"; fail "chromium --screenshot failed"; }
+chrome --dump-dom >"$TMP/dom.html" 2>"$TMP/chrome-dom.log" || { tail -5 "$TMP/chrome-dom.log"; fail "chromium --dump-dom failed"; }
+[[ -s $TMP/dom.html ]] || fail "chromium dumped no DOM"
+
+python3 - "$TMP/shot.png" "$TMP/dom.html" "$J" <<'EOF' || fail "HTML report check failed"
+import json, struct, sys, zlib
+from html.parser import HTMLParser
+
+png, dom_file, json_file = sys.argv[1:4]
+
+# Screenshot: a real PNG, 1280 wide, with the charts' bar colours drawn.
+data = open(png, 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+pos, idat, ihdr = 8, b'', None
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        ihdr = struct.unpack('>IIBBBBB', body)
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+w, h, depth, ctype, _, _, interlace = ihdr
+assert depth == 8 and ctype in (2, 6) and not interlace, f'unexpected PNG format {ihdr}'
+bpp = 4 if ctype == 6 else 3
+raw = zlib.decompress(idat)
+stride = w * bpp
+prev = bytearray(stride)
+colours = {'accepts': (0x2f, 0x6f, 0xbf), 'reads': (0xe8, 0x87, 0x1e), 'depth histogram': (0x3f, 0x9b, 0x55)}
+counts = dict.fromkeys(colours, 0)
+ink = 0
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    if f == 1:
+        for i in range(bpp, stride):
+            line[i] = (line[i] + line[i - bpp]) & 255
+    elif f == 2:
+        line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+    elif f == 3:
+        for i in range(stride):
+            line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255
+    elif f == 4:
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = line
+    px = bytes(line)
+    for name, rgb in colours.items():
+        counts[name] += px.count(bytes(rgb) + (b'\xff' if bpp == 4 else b''))
+    if y > h // 4 and y % 8 == 0:
+        ink += sum(1 for i in range(0, stride, bpp * 4) if min(px[i:i + 3]) < 200)
+print(f'# screenshot {w}x{h}, non-background samples below the table: {ink}, bar pixels: {counts}')
+assert w == 1280, f'screenshot width {w}'
+assert ink > 1000, 'the lower part of the screenshot is blank'
+for name, n in counts.items():
+    assert n > 300, f'hardly any {name} bars drawn ({n} pixels)'
+
+
+class Dom(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.svg = None
+        self.svgs = {}
+        self.cells = {}
+        self.findings = 0
+        self.in_findings = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == 'svg':
+            self.svg = a.get('id')
+            self.svgs[self.svg] = []
+        elif tag == 'rect' and self.svg and 'bar' in a.get('class', '').split():
+            self.svgs[self.svg].append(a)
+        elif tag == 'td' and 'data-field' in a and 'data-model' in a:
+            self.cells[(a['data-model'], a['data-level'], a['data-field'])] = a['data-value']
+        elif tag == 'ul' and a.get('id') == 'findings':
+            self.in_findings = True
+        elif tag == 'li' and self.in_findings:
+            self.findings += 1
+
+    def handle_endtag(self, tag):
+        if tag == 'svg':
+            self.svg = None
+        elif tag == 'ul':
+            self.in_findings = False
+
+
+dom = Dom()
+dom.feed(open(dom_file).read())
+doc = json.load(open(json_file))
+assert dom.findings == len(doc['findings']), f'{dom.findings} findings in the DOM, {len(doc["findings"])} in the JSON'
+for run in doc['runs']:
+    m, l = run['model'], run['level']
+    for field, value in run['table'].items():
+        shown = dom.cells.get((m, l, field))
+        assert shown is not None, f'no cell {m} {l} {field}'
+        if value is None:
+            assert shown == '', f'{m} {l} {field}: DOM {shown!r}, JSON null'
+        elif isinstance(value, str):
+            assert shown == value, f'{m} {l} {field}: DOM {shown!r}, JSON {value!r}'
+        else:
+            assert float(shown) == value, f'{m} {l} {field}: DOM {shown!r}, JSON {value!r}'
+    assert int(dom.cells[(m, l, 'connections')]) == run['connections']
+    bars = dom.svgs.get(f'threads-{m}-{l}')
+    assert bars is not None, f'no threads chart for {m} {l}'
+    nthreads = len(run['threads'])
+    assert len(bars) >= nthreads, f'{m} {l}: {len(bars)} bars for {nthreads} threads'
+    for t in run['threads']:
+        for field in ('accepts', 'reads'):
+            got = [b['data-value'] for b in bars if b.get('data-tid') == str(t['tid']) and b.get('data-field') == field]
+            assert got == [str(t[field])], f'{m} {l} tid {t["tid"]} {field}: DOM {got}, JSON {t[field]}'
+        assert any(float(b['height']) > 0 for b in bars if b.get('data-tid') == str(t['tid'])) or \
+            t['accepts'] + t['reads'] == 0, f'{m} {l} tid {t["tid"]}: bars of no height'
+    hist = dom.svgs.get(f'depth-{m}-{l}')
+    assert hist is not None, f'no depth chart for {m} {l}'
+    assert [int(b['data-value']) for b in hist] == run['tracer']['depth_hist_log2'], f'{m} {l}: depth histogram differs'
+    print(f'# {m} {l}: {len(run["table"])} cells, {len(bars)} thread bars, {len(hist)} depth bars equal the JSON')
+EOF
+log "HTML report renders; its numbers equal the JSON"
