@@ -1,0 +1,148 @@
+/* acceptscope-demo: the core every accept model shares.
+ *
+ * A "unit" is one worker thread, or one worker process with --processes.  Each
+ * unit owns one slot of per-thread counters (struct thread_stats) and counts
+ * only its own syscalls, so the counters are ground truth an eBPF tracer can
+ * be checked against.  The counting rules live next to the wrappers in core.c
+ * (accept_counted, read_counted) and evloop.c (conn_respond).
+ */
+#ifndef ACCEPTSCOPE_DEMO_H
+#define ACCEPTSCOPE_DEMO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define PROG "acceptscope-demo"
+#define MAX_THREADS 1024
+#define MAX_UNITS (MAX_THREADS + 1) /* N workers plus one acceptor/dispatcher */
+
+/* Roles as reported in the JSON.  A thread that both accepts and serves its
+ * own connections (single, reuseport, shared-*) is a "worker": "acceptor" and
+ * "dispatcher" are reserved for threads that hand their work to others. */
+enum role { ROLE_WORKER, ROLE_ACCEPTOR, ROLE_DISPATCHER };
+
+/* One per unit, padded to two cache lines so that neighbours never share a
+ * line (the adjacent-line prefetcher pulls pairs).  Only the owner writes;
+ * the dumper reads with relaxed atomics. */
+struct thread_stats {
+	int32_t tid;
+	int32_t pid;
+	int32_t role;
+	uint64_t accepts;
+	uint64_t empty_accepts;
+	uint64_t requests;
+	uint64_t reads;
+	uint64_t read_bytes;
+} __attribute__((aligned(128)));
+
+struct config {
+	const struct model *model;
+	int threads;
+	bool processes;
+	const char *addr;
+	int port;
+	int backlog;
+	unsigned work_us;
+	unsigned accept_delay_us;
+	double duration_s;     /* 0: run until signalled */
+	uint64_t idle_timeout_ms;
+	const char *stats_path;
+	bool quiet;
+};
+
+/* Lives in a MAP_SHARED mapping made before any fork, so --processes workers
+ * update the very counters the parent dumps. */
+struct shared {
+	int stop;          /* set once shutdown begins */
+	int accept_mutex;  /* shared-mutex: 0 when free, else the holder's tid */
+	struct thread_stats slots[MAX_UNITS];
+};
+
+struct server;
+
+/* What a unit's code gets: its server, its counters, its model argument. */
+struct worker_ctx {
+	struct server *srv;
+	struct thread_stats *st;
+	void *arg;
+	int reserve_fd; /* a spare fd, given up to shed a connection on EMFILE */
+	void (*run)(struct worker_ctx *ctx);
+	pthread_t thread;
+	pid_t pid;
+};
+
+struct server {
+	struct config cfg;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int port;     /* the bound port (differs from cfg.port when that is 0) */
+	int backlog;  /* min(cfg.backlog, net.core.somaxconn): what listen() gets */
+	int listen_fds[MAX_THREADS];
+	int n_listen;
+	int stop_fd;  /* eventfd, written once at shutdown and never read: stays readable */
+	int ready_pipe[2];
+	struct shared *sh;
+	struct worker_ctx units[MAX_UNITS];
+	int n_units;
+	void *model_state;
+};
+
+struct model {
+	const char *name;
+	const char *summary;
+	bool allows_processes;
+	/* Open the listener(s) and spawn the units; print why and return -1 on failure. */
+	int (*start)(struct server *srv);
+	/* Optional: wake units that wait on something other than stop_fd or a listener. */
+	void (*wake)(struct server *srv);
+	/* Optional: free model state once every unit has exited. */
+	void (*cleanup)(struct server *srv);
+};
+
+extern const struct model model_single, model_dispatch, model_reqdispatch, model_reuseport,
+	model_shared_blocking, model_shared_epoll, model_shared_exclusive, model_shared_mutex;
+extern const struct model *const models[];
+const struct model *model_find(const char *name);
+
+/* core.c: lifecycle */
+int srv_init(struct server *srv);
+int srv_open_listener(struct server *srv, bool nonblocking, bool reuseport);
+int srv_spawn(struct server *srv, enum role role, void (*run)(struct worker_ctx *), void *arg);
+void worker_ready(struct worker_ctx *ctx);
+void worker_failed(struct worker_ctx *ctx);
+void srv_stop(struct server *srv);
+int srv_reap(struct server *srv, int *status);
+void srv_join(struct server *srv);
+void srv_destroy(struct server *srv);
+
+static inline bool srv_stopping(const struct server *srv)
+{
+	return __atomic_load_n(&srv->sh->stop, __ATOMIC_RELAXED);
+}
+
+/* core.c: the counted syscalls and the knobs around them */
+int accept_counted(struct worker_ctx *ctx, int listen_fd);
+ssize_t read_counted(struct worker_ctx *ctx, int fd, void *buf, size_t len);
+void work_calibrate(void);
+void work_burn(unsigned us);
+void backoff(struct server *srv, unsigned ms);
+uint64_t now_ms(void);
+
+/* Only the owning unit writes a counter: a plain load/store pair (no locked
+ * instruction) is enough, atomic only so the dumper's concurrent read is defined. */
+static inline void stat_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/* stats.c */
+int stats_write(const struct server *srv);
+
+/* Every diagnostic is one line on stderr, prefixed with the program name. */
+#define log_error(fmt, ...) fprintf(stderr, PROG ": " fmt "\n", ##__VA_ARGS__)
+
+#endif

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/* acceptscope-load: counting results, and printing them as text or JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+
+#define NO_WORKER "-"		/* responses without an X-Worker header */
+#define OVERFLOW_WORKER "(other)"
+
+static const char *const err_names[NR_ERR_KINDS] = {
+	[ERR_REFUSED] = "refused",
+	[ERR_RESET] = "reset",
+	[ERR_CLOSED] = "closed",
+	[ERR_TIMEOUT] = "timeout",
+	[ERR_OTHER] = "other",
+	[ERR_HTTP] = "http",
+};
+
+/* ---- counting ---- */
+
+void stats_error(struct load_stats *st, enum err_kind kind, int cause)
+{
+	int i;
+
+	st->errors[kind]++;
+	if (kind != ERR_OTHER)
+		return;
+	for (i = 0; i < OTHER_SLOTS; i++) {
+		if (!st->other_causes[i].count || st->other_causes[i].cause == cause)
+			break;
+	}
+	if (i == OTHER_SLOTS) {
+		/* Too many distinct causes: the last slot becomes "various". */
+		i = OTHER_SLOTS - 1;
+		cause = 0;
+	}
+	st->other_causes[i].cause = cause;
+	st->other_causes[i].count++;
+}
+
+uint64_t stats_errors_total(const struct load_stats *st)
+{
+	uint64_t total = 0;
+	int i;
+
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		total += st->errors[i];
+	return total;
+}
+
+static uint32_t hash_name(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void count_worker(struct load_stats *st, const char *name)
+{
+	uint32_t i = hash_name(name) % WORKER_SLOTS, probes;
+	struct worker_slot *w;
+
+	for (probes = 0; probes < WORKER_SLOTS; probes++, i = (i + 1) % WORKER_SLOTS) {
+		w = &st->workers[i];
+		if (!w->count) {
+			if (st->nworkers >= WORKER_SLOTS * 3 / 4)
+				break;
+			strcpy(w->name, name);
+			st->nworkers++;
+		} else if (strcmp(w->name, name)) {
+			continue;
+		}
+		w->count++;
+		return;
+	}
+	st->workers_overflow++;
+}
+
+void stats_response(struct load_stats *st, int status, const char *worker)
+{
+	st->status[status >= 0 && status < STATUS_MAX ? status : 0]++;
+	count_worker(st, *worker ? worker : NO_WORKER);
+}
+
+/* ---- shared helpers ---- */
+
+static const char *cause_name(int cause, char *buf, size_t len)
+{
+	const char *name;
+
+	switch (cause) {
+	case 0:
+		return "various";
+	case CAUSE_BAD_RESPONSE:
+		return "bad_response";
+	case CAUSE_HEADERS_TOO_BIG:
+		return "headers_too_big";
+	case CAUSE_EXTRA_DATA:
+		return "extra_data";
+	}
+	name = strerrorname_np(cause);
+	if (name)
+		return name;
+	snprintf(buf, len, "errno_%d", cause);
+	return buf;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* Numeric values in numeric order, then the rest alphabetically. */
+static int cmp_workers(const void *a, const void *b)
+{
+	const struct worker_slot *x = *(const struct worker_slot *const *)a;
+	const struct worker_slot *y = *(const struct worker_slot *const *)b;
+	bool dx = all_digits(x->name), dy = all_digits(y->name);
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+
+	if (dx != dy)
+		return dx ? -1 : 1;
+	if (dx && lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sorted pointers to the used worker slots; the caller frees.  NULL if none. */
+static const struct worker_slot **sorted_workers(const struct load_stats *st, uint32_t *n)
+{
+	const struct worker_slot **v;
+	uint32_t i;
+
+	*n = 0;
+	if (!st->nworkers)
+		return NULL;
+	v = calloc(st->nworkers, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (i = 0; i < WORKER_SLOTS; i++)
+		if (st->workers[i].count)
+			v[(*n)++] = &st->workers[i];
+	qsort(v, *n, sizeof(*v), cmp_workers);
+	return v;
+}
+
+static double elapsed_s(const struct load_stats *st)
+{
+	return (double)st->elapsed_ns / 1e9;
+}
+
+static double rps(const struct load_stats *st)
+{
+	return st->elapsed_ns ? (double)st->answered / elapsed_s(st) : 0.0;
+}
+
+static const char *mode_name(const struct load_cfg *cfg)
+{
+	return cfg->keepalive ? "keepalive" : "close";
+}
+
+struct pct {
+	const char *name;
+	double q;
+};
+
+static const struct pct pcts[] = {
+	{ "p50", 0.50 }, { "p90", 0.90 }, { "p99", 0.99 }, { "p999", 0.999 },
+};
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+/* ---- text ---- */
+
+static void text_hist_row(const char *name, const struct hist *h)
+{
+	size_t i;
+
+	printf("  %-10s", name);
+	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		printf(" %10.1f", us(hist_quantile(h, pcts[i].q)));
+	printf(" %10.1f %10.1f  (%lu)\n", us(h->max), hist_mean(h) / 1000.0, (unsigned long)h->count);
+}
+
+static void text_workers(const struct load_stats *st)
+{
+	const struct worker_slot **w;
+	uint32_t n, i;
+
+	w = sorted_workers(st, &n);
+	printf("workers     %u distinct X-Worker value%s\n", n + (st->workers_overflow ? 1 : 0),
+	       n == 1 ? "" : "s");
+	for (i = 0; i < n; i++)
+		printf("  %-20s %10lu  %5.1f%%\n", w[i]->name, (unsigned long)w[i]->count,
+		       st->answered ? 100.0 * (double)w[i]->count / (double)st->answered : 0.0);
+	if (st->workers_overflow)
+		printf("  %-20s %10lu\n", OVERFLOW_WORKER, (unsigned long)st->workers_overflow);
+	free(w);
+}
+
+void report_text(const struct load_cfg *cfg, const struct load_stats *st)
+{
+	char buf[32];
+	int i;
+
+	printf("target      %s port %d, %s, ", cfg->host, cfg->port,
+	       cfg->keepalive ? "keep-alive connections" : "new connection per request");
+	if (cfg->rate > 0)
+		printf("open loop at %g/s, at most %u in flight\n", cfg->rate, cfg->connections);
+	else
+		printf("closed loop, %u in flight\n", cfg->connections);
+	printf("requests    sent %lu, answered %lu, connections %lu", (unsigned long)st->sent,
+	       (unsigned long)st->answered, (unsigned long)st->connections);
+	if (cfg->rate > 0)
+		printf(", not started %lu", (unsigned long)st->not_started);
+	if (st->interrupted)
+		printf(", aborted %lu (interrupted)", (unsigned long)st->aborted);
+	printf("\nthroughput  %.1f requests/s over %.3f s\n", rps(st), elapsed_s(st));
+	printf("errors      %lu", (unsigned long)stats_errors_total(st));
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		printf("%s%s %lu", i ? ", " : " (", err_names[i], (unsigned long)st->errors[i]);
+	printf(")\n");
+	for (i = 0; i < OTHER_SLOTS && st->other_causes[i].count; i++)
+		printf("  other: %s %lu\n", cause_name(st->other_causes[i].cause, buf, sizeof(buf)),
+		       (unsigned long)st->other_causes[i].count);
+	printf("status     ");
+	for (i = 0; i < STATUS_MAX; i++)
+		if (st->status[i])
+			printf(" %d: %lu", i, (unsigned long)st->status[i]);
+	if (!st->answered)
+		printf(" (no responses)");
+	printf("\ntimes (us)          p50        p90        p99      p99.9        max       mean  (count)\n");
+	text_hist_row("connect", &st->connect_ns);
+	text_hist_row("latency", &st->latency_ns);
+	text_workers(st);
+}
+
+/* ---- JSON ---- */
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_hist(const char *name, const struct hist *h)
+{
+	size_t i;
+
+	printf("\"%s\":{\"count\":%lu,\"min\":%.1f,\"mean\":%.1f", name, (unsigned long)h->count,
+	       us(h->min), hist_mean(h) / 1000.0);
+	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		printf(",\"%s\":%.1f", pcts[i].name, us(hist_quantile(h, pcts[i].q)));
+	printf(",\"max\":%.1f}", us(h->max));
+}
+
+static void json_workers(const struct load_stats *st)
+{
+	const struct worker_slot **w;
+	uint32_t n, i;
+
+	w = sorted_workers(st, &n);
+	printf("\"workers\":{");
+	for (i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		json_string(w[i]->name);
+		printf(":%lu", (unsigned long)w[i]->count);
+	}
+	if (st->workers_overflow)
+		printf("%s\"%s\":%lu", n ? "," : "", OVERFLOW_WORKER, (unsigned long)st->workers_overflow);
+	putchar('}');
+	free(w);
+}
+
+void report_json(const struct load_cfg *cfg, const struct load_stats *st)
+{
+	bool first = true;
+	char buf[32];
+	int i;
+
+	printf("{\"host\":");
+	json_string(cfg->host);
+	printf(",\"port\":%d,\"mode\":\"%s\",\"connections_max\":%u,\"rate\":%g", cfg->port,
+	       mode_name(cfg), cfg->connections, cfg->rate);
+	printf(",\"sent\":%lu,\"answered\":%lu,\"connections\":%lu,\"not_started\":%lu,\"aborted\":%lu",
+	       (unsigned long)st->sent, (unsigned long)st->answered, (unsigned long)st->connections,
+	       (unsigned long)st->not_started, (unsigned long)st->aborted);
+	printf(",\"errors\":{");
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		printf("\"%s\":%lu,", err_names[i], (unsigned long)st->errors[i]);
+	printf("\"total\":%lu},\"other_causes\":{", (unsigned long)stats_errors_total(st));
+	for (i = 0; i < OTHER_SLOTS && st->other_causes[i].count; i++)
+		printf("%s\"%s\":%lu", i ? "," : "", cause_name(st->other_causes[i].cause, buf, sizeof(buf)),
+		       (unsigned long)st->other_causes[i].count);
+	printf("},\"status\":{");
+	for (i = 0; i < STATUS_MAX; i++) {
+		if (!st->status[i])
+			continue;
+		printf("%s\"%d\":%lu", first ? "" : ",", i, (unsigned long)st->status[i]);
+		first = false;
+	}
+	printf("},\"duration_s\":%.3f,\"rps\":%.1f,", elapsed_s(st), rps(st));
+	json_hist("connect_us", &st->connect_ns);
+	putchar(',');
+	json_hist("latency_us", &st->latency_ns);
+	putchar(',');
+	json_workers(st);
+	printf("}\n");
+}

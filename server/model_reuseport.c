@@ -1,0 +1,31 @@
+/* reuseport: N units, each with its own SO_REUSEPORT listening socket on the
+ * same port and its own epoll (socket sharding, nginx "listen ... reuseport").
+ * The kernel picks the socket for each new connection by hashing its 4-tuple,
+ * before any unit is involved, so a busy unit keeps getting its share. */
+#include "evloop.h"
+
+static void shard_main(struct worker_ctx *ctx)
+{
+	int fd = (int)(intptr_t)ctx->arg;
+	serve_listener(ctx, fd, 0, false);
+}
+
+static int reuseport_start(struct server *srv)
+{
+	/* All sockets first, so a bind failure is reported before anything runs
+	 * and --port 0 resolves once, on the first socket. */
+	for (int i = 0; i < srv->cfg.threads; i++)
+		if (srv_open_listener(srv, true, true) < 0)
+			return -1;
+	for (int i = 0; i < srv->cfg.threads; i++)
+		if (srv_spawn(srv, ROLE_WORKER, shard_main, (void *)(intptr_t)srv->listen_fds[i]) < 0)
+			return -1;
+	return 0;
+}
+
+const struct model model_reuseport = {
+	.name = "reuseport",
+	.summary = "N threads, one SO_REUSEPORT listener each (nginx reuseport)",
+	.allows_processes = true,
+	.start = reuseport_start,
+};

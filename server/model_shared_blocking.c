@@ -1,0 +1,121 @@
+/* shared-blocking: N units block in accept() on one blocking listening socket
+ * (classic prefork / thread pool, Apache prefork).  accept() waits on the
+ * socket's wait queue as an exclusive waiter added at the tail, and a new
+ * connection wakes the head: the unit that has waited longest wins, so
+ * connections go round the idle units in FIFO order.
+ *
+ * Each unit then serves its one connection to the end before it accepts again,
+ * waiting for input in poll() (with the stop eventfd, so shutdown is prompt,
+ * and the idle timeout).  Units busy with a keep-alive connection take no new
+ * ones: with more clients than units, the extra clients wait in the accept
+ * queue, exactly as with a prefork server. */
+#include "evloop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+enum wait_result { WAIT_READABLE, WAIT_TIMEOUT, WAIT_STOP };
+
+static enum wait_result wait_readable(struct worker_ctx *ctx, int fd, uint64_t deadline_ms)
+{
+	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = ctx->srv->stop_fd, .events = POLLIN}};
+
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= deadline_ms)
+			return WAIT_TIMEOUT;
+		int n = poll(pfd, 2, (int)(deadline_ms - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || pfd[1].revents)
+			return WAIT_STOP;
+		if (n > 0)
+			return WAIT_READABLE;
+	}
+}
+
+/* Answer every complete request in the buffer; false once the connection must close. */
+static bool answer_buffered(struct worker_ctx *ctx, const struct responses *resp, struct conn *c,
+			    uint64_t *deadline_ms)
+{
+	uint64_t timeout = ctx->srv->cfg.idle_timeout_ms;
+
+	while (http_advance(&c->http, c->buf, &c->start, c->len) == HTTP_READY) {
+		bool keep = c->http.keep_alive;
+		enum send_result r = conn_respond(ctx, resp, c);
+		http_reset(&c->http);
+		if (r == SEND_FAILED)
+			return false;
+		if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, now_ms() + timeout) < 0)
+			return false;
+		if (!keep)
+			return false;
+		*deadline_ms = now_ms() + timeout;
+	}
+	return true;
+}
+
+static void serve_connection(struct worker_ctx *ctx, const struct responses *resp, struct conn *c)
+{
+	uint64_t deadline = now_ms() + ctx->srv->cfg.idle_timeout_ms;
+
+	while (wait_readable(ctx, c->src.fd, deadline) == WAIT_READABLE) {
+		conn_compact(c);
+		ssize_t n = read_counted(ctx, c->src.fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (n < 0)
+			continue;
+		c->len += (uint32_t)n;
+		if (c->http.in_body)
+			deadline = now_ms() + ctx->srv->cfg.idle_timeout_ms;
+		if (!answer_buffered(ctx, resp, c, &deadline))
+			break;
+	}
+	close(c->src.fd);
+}
+
+static void blocking_main(struct worker_ctx *ctx)
+{
+	struct responses *resp = malloc(sizeof(*resp));
+	struct conn *c = malloc(sizeof(*c)); /* one connection at a time, one buffer reused */
+	int listen_fd = ctx->srv->listen_fds[0];
+
+	if (!resp || !c) {
+		worker_failed(ctx);
+		goto out;
+	}
+	responses_build(resp, gettid(), ctx->srv->cfg.model->name);
+	worker_ready(ctx);
+	while (!srv_stopping(ctx->srv)) {
+		/* Blocks in the kernel until a connection arrives, or until srv_stop's
+		 * shutdown(SHUT_RD) makes it fail with EINVAL. */
+		int fd = accept_counted(ctx, listen_fd);
+		if (fd < 0)
+			continue;
+		conn_init(c, fd);
+		serve_connection(ctx, resp, c);
+	}
+out:
+	free(c);
+	free(resp);
+}
+
+static int shared_blocking_start(struct server *srv)
+{
+	if (srv_open_listener(srv, false, false) < 0)
+		return -1;
+	for (int i = 0; i < srv->cfg.threads; i++)
+		if (srv_spawn(srv, ROLE_WORKER, blocking_main, NULL) < 0)
+			return -1;
+	return 0;
+}
+
+const struct model model_shared_blocking = {
+	.name = "shared-blocking",
+	.summary = "N threads blocked in accept(), woken FIFO (prefork)",
+	.allows_processes = true,
+	.start = shared_blocking_start,
+};
