@@ -12,10 +12,12 @@ mkdir -p "$ACCEPTSCOPE_TEST_LOG"
 passed=0 failed=0 skipped=0
 failures=()
 
+# selected NAME [PATTERN...]: no patterns selects everything.
 selected() {
-	(($# == 0)) && return 0
 	local name=$1; shift
-	for p in "${PATTERNS[@]}"; do [[ $name == *"$p"* ]] && return 0; done
+	(($# == 0)) && return 0
+	local p
+	for p in "$@"; do [[ $name == *"$p"* ]] && return 0; done
 	return 1
 }
 PATTERNS=("$@")

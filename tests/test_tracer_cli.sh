@@ -33,6 +33,13 @@ require_bpf
 our_progs() { bpftool prog list 2>/dev/null | grep -cE 'fexit_inet_csk|kprobe_inet_csk|tp_enter_accept|tp_sk_data_ready|tp_sock_recv_len|iter_listeners|tp_inet_sock_set|tp_kfree_skb' || true; }
 assert_eq "acceptscope programs loaded before the test" 0 "$(our_progs)"
 
+# --- without privileges: exit 2 and the reason, nothing left behind ---
+rc=0
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/acceptscope" -d 1 2>&1 >/dev/null) || rc=$?
+assert_eq "exit status as nobody" 2 "$rc"
+[[ $(tail -n 1 <<<"$out") == *"not permitted: run as root"* ]] || fail "no reason given as nobody: $out"
+assert_eq "programs left after a refused start" 0 "$(our_progs)"
+
 # --- SO_REUSEPORT: 4 shards, each its own socket; a port watched before anything listens ---
 PORT=$(free_port)
 start_tracer "$TMP/t.json" "$TMP/t.err" -P "$PORT" -i 1

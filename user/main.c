@@ -236,9 +236,12 @@ static const char *why_refused(int err)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		return "the kernel has no BTF (/sys/kernel/btf/vmlinux); acceptscope needs CONFIG_DEBUG_INFO_BTF";
-	if (err == -EPERM || err == -EACCES)
-		return geteuid() ? "not permitted: run as root (or with CAP_BPF and CAP_PERFMON)"
-				 : "the kernel refused the BPF programs (lockdown or BPF disabled?)";
+	if (geteuid() && (err == -EPERM || err == -EACCES))
+		return "not permitted: run as root (or with CAP_BPF and CAP_PERFMON)";
+	if (err == -EPERM)
+		return "the kernel refused the BPF programs (lockdown, or unprivileged BPF disabled?)";
+	if (err == -EACCES || err == -EINVAL)
+		return "the verifier rejected a program (run with -v for its log)";
 	return NULL;
 }
 
@@ -253,7 +256,7 @@ int main(int argc, char **argv)
 	struct snapshot prev = {}, cur = {}, delta = {};
 	struct report_opts ropts = {};
 	double start, last, t;
-	int err, hooked = 0;
+	int err;
 	const char *why;
 
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
@@ -272,12 +275,13 @@ int main(int argc, char **argv)
 	probe_kernel(&kf);
 	plan_hooks(&kf, env.backend, &plan);
 	describe_plan(stderr, &plan);
-	for (int h = 0; h < NR_HOOKS; h++)
-		hooked += plan.mech[h] != MECH_NONE && h != HOOK_STATE;
 	if (!plan.mech[HOOK_ACCEPT] && !plan.mech[HOOK_ENQUEUE]) {
-		why = why_refused(-EPERM);
 		fprintf(stderr, "acceptscope: no hook on the accept path can attach with backend %s: %s\n",
-			env.backend == BACKEND_AUTO ? "auto" : mechanism_name((enum mechanism)env.backend), why);
+			env.backend == BACKEND_AUTO ? "auto" : mechanism_name((enum mechanism)env.backend),
+			geteuid() ? why_refused(-EPERM)
+				  : "this kernel refuses every mechanism asked for (fentry: trampolines refused or "
+				    "missing; kprobe: CONFIG_KPROBES off or functions not traceable; tracepoint: "
+				    "too old)");
 		return 2;
 	}
 
