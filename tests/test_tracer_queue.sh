@@ -7,16 +7,24 @@ require_bpf
 
 NS=acceptscope-q$$
 ip netns add "$NS" || skip "cannot create a network namespace"
-trap 'ip netns del "$NS" 2>/dev/null; _cleanup' EXIT
+# Timers (SYN-ACK retransmits) fire where they were armed, so every handshake is handled
+# on the CPU we pin to below; restored on exit.
+old_migration=$(cat /proc/sys/kernel/timer_migration 2>/dev/null || echo)
+[[ -n $old_migration ]] && echo 0 >/proc/sys/kernel/timer_migration
+trap 'ip netns del "$NS" 2>/dev/null; [[ -n $old_migration ]] && echo "$old_migration" >/proc/sys/kernel/timer_migration; _cleanup' EXIT
 ip -n "$NS" link set lo up
 IN=(ip netns exec "$NS")
 NETNS_INO=$("${IN[@]}" stat -L -c %i /proc/self/ns/net)
 netstat_ns() { "${IN[@]}" awk -v f="$1" '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1 } else print $(idx[f]) }' /proc/net/netstat; }
 listening_ns() { "${IN[@]}" ss -Htln "sport = :$1" | grep -q .; }
 
+# One CPU for the server, the client, the tracer and their softirqs: on two, two handshakes
+# can pass the "queue full?" check at once and the queue briefly holds backlog+2.
+PIN=(taskset -c 0)
+
 run_in_ns_tracer() { # OUT ERR ARGS...
 	local out=$1 err=$2; shift 2
-	"${IN[@]}" "$BIN/acceptscope" --json "$@" >"$out" 2>"$err" &
+	"${IN[@]}" "${PIN[@]}" "$BIN/acceptscope" --json "$@" >"$out" 2>"$err" &
 	TRACER_PID=$!
 	_PIDS+=("$TRACER_PID")
 	wait_until 60 "acceptscope to attach" grep -q 'tracing;' "$err"
@@ -24,9 +32,6 @@ run_in_ns_tracer() { # OUT ERR ARGS...
 
 # --- depth and overflow: backlog 8, a slow acceptor, a burst of 300 connections ---
 PORT=18080
-# One CPU for the server, the client and their softirqs: on two, two handshakes can pass
-# the "queue full?" check at once and the queue briefly holds backlog+2.
-PIN=(taskset -c 0)
 before=$(netstat_ns ListenOverflows)
 run_in_ns_tracer "$TMP/q.json" "$TMP/q.err" -P "$PORT" -d 300
 spawn "$TMP/demo.log" "${IN[@]}" "${PIN[@]}" "$BIN/acceptscope-demo" --model single --port "$PORT" --backlog 8 \
