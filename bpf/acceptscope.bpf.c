@@ -299,11 +299,13 @@ static __always_inline void emit(__u32 type, const struct sock *listener, const 
 
 /*
  * A child joined @listener's accept queue, which is now @depth deep; @syn_queue
- * handshakes are still pending.  The same child can be reported twice (IPv4-mapped
- * connections pass through tcp_v6_syn_recv_sock and tcp_v4_syn_recv_sock): count once.
+ * handshakes are still pending.  @child may be NULL or, with sk_data_ready, an older
+ * child (see tp_sk_data_ready): the enqueue still counts, its time is not overwritten.
+ * With @once, a child already recorded for this listener is not counted again:
+ * IPv4-mapped connections pass through tcp_v6_syn_recv_sock and tcp_v4_syn_recv_sock.
  */
 static __always_inline void on_enqueue(const struct sock *listener, const struct sock *child,
-				       __u32 depth, __u32 syn_queue)
+				       __u32 depth, __u32 syn_queue, bool once)
 {
 	__u64 key = (__u64)child, now = bpf_ktime_get_ns();
 	struct listener_stats *ls;
@@ -313,9 +315,12 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 		return;
 	if (child) {
 		c = bpf_map_lookup_elem(&conns, &key);
-		if (c && c->listener == (__u64)listener)
-			return;
-		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		if (c && c->listener == (__u64)listener) {
+			if (once)
+				return;
+		} else {
+			bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		}
 	}
 	ls = get_listener_stats(listener);
 	if (!ls)
@@ -593,7 +598,7 @@ static __always_inline void syn_recv_done(const struct sock *listener, const str
 		return;
 	}
 	synq = syn_queue_len(listener);
-	on_enqueue(listener, child, depth + 1, synq ? synq - 1 : 0);
+	on_enqueue(listener, child, depth + 1, synq ? synq - 1 : 0, true);
 }
 
 static __always_inline int fexit_syn_recv(__u64 *ctx)
@@ -705,7 +710,7 @@ int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
 		tail = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail);
 		child = BPF_CORE_READ(tail, sk);
 	}
-	on_enqueue(sk, child, BPF_CORE_READ(sk, sk_ack_backlog), syn_queue_len(sk));
+	on_enqueue(sk, child, BPF_CORE_READ(sk, sk_ack_backlog), syn_queue_len(sk), false);
 	return 0;
 }
 

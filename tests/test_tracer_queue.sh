@@ -51,6 +51,7 @@ assert_eq "maximum depth = backlog + 1" 9 "$(jq .depth_max <<<"$l")"
 assert_ge "ListenOverflows grew" 1 $((after - before))
 assert_eq "overflows = ListenOverflows increase" $((after - before)) "$(jq .overflows <<<"$l")"
 assert_eq "accepted = client connections" "$(jq .connections "$TMP/load.json")" "$(jq .accepted <<<"$l")"
+assert_eq "queued = client connections" "$(jq .connections "$TMP/load.json")" "$(jq .queued <<<"$l")"
 kill -TERM "$DEMO_PID"; wait_exit 20 "$DEMO_PID" >/dev/null
 
 # --- wait: one connection at a time, the acceptor sleeps D before each accept ---
