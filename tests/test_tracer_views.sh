@@ -71,3 +71,21 @@ server=$(server_threads "$TMP/stats2.json"); tracer=$(tracer_threads "$s" "$PORT
 jain=$(jq '[.threads[].accepts] as $a | ($a | add) as $s | ($a | map(. * .) | add) as $q | ($s * $s) / (($a | length) * $q)' "$TMP/stats2.json")
 assert_eq "Jain's index of accepts, from the server's counters" "$(printf '%.6f' "$jain")" \
 	"$(printf '%.6f' "$(jq '.ports[0].jain' <<<"$s")")"
+
+# --- --hist: the depth histogram at exit counts every enqueue, the wait one every accept ---
+PORT=$(free_port)
+"$BIN/acceptscope" --hist -P "$PORT" -i 60 >"$TMP/hist.txt" 2>"$TMP/hist.err" &
+TRACER_PID=$!; _PIDS+=("$TRACER_PID")
+wait_until 60 "acceptscope --hist to attach" grep -q 'tracing;' "$TMP/hist.err"
+start_demo "$TMP/stats4.json" --model single
+"$BIN/acceptscope-load" --port "$PORT" --requests 300 --connections 4 --json >"$TMP/load4.json"
+kill -INT "$TRACER_PID"; wait_exit 30 "$TRACER_PID" >/dev/null
+assert_eq "--hist exit status" 0 "$WAIT_STATUS"
+# Sum the count column of each histogram block (bcc style: "low -> high : count |stars|").
+hist_total() { awk -v h="$1" '$0 ~ h" +: count" { on = 1; next } on && / -> / { split($0, a, ":"); s += a[2] + 0; next } on { on = 0 } END { print s + 0 }' "$TMP/hist.txt"; }
+assert_eq "depth histogram counts every enqueue" 300 "$(hist_total depth)"
+# Waits are measured for accepts whose enqueue was seen: not those that beat the listener's
+# wake-up to the queue on another CPU.  The table says how many were seen.
+seen=$(grep -o 'wait ([0-9]* seen)' "$TMP/hist.txt" | tail -n 1 | grep -o '[0-9]*')
+assert_ge "waits seen (of 300 accepts)" 250 "$seen"
+assert_eq "wait histogram counts every wait seen" "$seen" "$(hist_total 'wait usecs')"

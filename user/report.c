@@ -76,7 +76,7 @@ static void print_wait(FILE *f, const struct listener_row *r)
 		fprintf(f, "  wait -");
 		return;
 	}
-	fprintf(f, "  wait p50 %.0fus p90 %.0fus p99 %.0fus max %.0fus",
+	fprintf(f, "  wait (%llu seen) p50 %.0fus p90 %.0fus p99 %.0fus max %.0fus", (unsigned long long)s->wait_count,
 		wait_percentile(s->wait_hist, 50, s->wait_max_ns) / 1e3,
 		wait_percentile(s->wait_hist, 90, s->wait_max_ns) / 1e3,
 		wait_percentile(s->wait_hist, 99, s->wait_max_ns) / 1e3, s->wait_max_ns / 1e3);
