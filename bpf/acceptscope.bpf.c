@@ -131,10 +131,16 @@ static __always_inline void count_lost(__u32 which)
 		(*n)++;
 }
 
-static __always_inline bool port_wanted(__u32 port)
+static __always_inline __u32 sk_port(const struct sock *sk);
+
+/* -P: reads the listener's port only when there is a filter. */
+static __always_inline bool listener_wanted(const struct sock *listener)
 {
+	__u32 port;
+
 	if (!nr_filter_ports)
 		return true;
+	port = sk_port(listener);
 	for (int i = 0; i < MAX_FILTERS; i++)
 		if (i < nr_filter_ports && filter_ports[i] == port)
 			return true;
@@ -311,7 +317,7 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 	struct listener_stats *ls;
 	struct conn *c, fresh = { .listener = (__u64)listener, .enqueue_ns = now };
 
-	if (!port_wanted(sk_port(listener)))
+	if (!listener_wanted(listener))
 		return;
 	if (child) {
 		c = bpf_map_lookup_elem(&conns, &key);
@@ -339,7 +345,7 @@ static __always_inline void on_overflow(const struct sock *listener, bool handsh
 {
 	struct listener_stats *ls;
 
-	if (!port_wanted(sk_port(listener)))
+	if (!listener_wanted(listener))
 		return;
 	ls = get_listener_stats(listener);
 	if (!ls)
@@ -361,7 +367,7 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 
 	if (!child && err != -EAGAIN)
 		return;
-	if (!pid_wanted(pid_tgid >> 32) || !port_wanted(sk_port(listener)))
+	if (!pid_wanted(pid_tgid >> 32) || !listener_wanted(listener))
 		return;
 	ls = get_listener_stats(listener);
 	ts = get_thread_stats((__u64)listener, pid_tgid);
@@ -484,15 +490,16 @@ int kretprobe_inet_csk_accept(struct pt_regs *ctx)
 /* The TCP socket behind file descriptor @fd of the current task, or NULL. */
 static __always_inline struct sock *tcp_sock_of_fd(long fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	/* Loads through the task's BTF pointer are plain loads, not helper calls. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds, *file = NULL;
 	struct socket *sock;
 	struct sock *sk;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -704,7 +711,8 @@ int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
 	const struct request_sock *tail;
 	const struct sock *child = NULL;
 
-	if (!is_tcp_listener(sk) || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/* Every TCP data arrival passes here: a plain BTF load to leave early. */
+	if (sk->__sk_common.skc_state != TCP_LISTEN || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	if (BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head)) {
 		tail = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail);
@@ -783,8 +791,9 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 {
 	struct listener_stats *ls;
 
-	if (!is_tcp_listener(rx_sk) || BPF_CORE_READ(rx_sk, sk_protocol) != IPPROTO_TCP ||
-	    !port_wanted(sk_port(rx_sk)))
+	/* Every dropped packet passes here: plain BTF loads to leave early. */
+	if (!rx_sk || rx_sk->__sk_common.skc_state != TCP_LISTEN ||
+	    BPF_CORE_READ(rx_sk, sk_protocol) != IPPROTO_TCP || !listener_wanted(rx_sk))
 		return 0;
 	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
 		emit(EV_DROPPED, rx_sk, NULL, 1, BPF_CORE_READ(rx_sk, sk_ack_backlog));
