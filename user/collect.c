@@ -374,10 +374,20 @@ static __u64 missed_runs(struct collector *c)
 	return total;
 }
 
+__u64 lost_count(struct collector *c, __u32 which)
+{
+	__u64 *v = calloc(c->ncpus, sizeof(*v)), total = 0;
+
+	if (v && bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &which, v) == 0)
+		for (int cpu = 0; cpu < c->ncpus; cpu++)
+			total += v[cpu];
+	free(v);
+	return total;
+}
+
 int collect(struct collector *c, struct snapshot *snap)
 {
 	int err;
-	__u32 key;
 	__u64 *v = calloc(c->ncpus, sizeof(*v));
 
 	memset(snap, 0, sizeof(*snap));
@@ -397,18 +407,9 @@ int collect(struct collector *c, struct snapshot *snap)
 	}
 	if (snap->nr_rows > 1)
 		qsort(snap->rows, snap->nr_rows, sizeof(*snap->rows), cmp_rows);
-	for (key = 0; v && key < 2; key++) {
-		__u64 total = 0;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &key, v) == 0)
-			for (int cpu = 0; cpu < c->ncpus; cpu++)
-				total += v[cpu];
-		if (key == 0)
-			snap->lost_events = total;
-		else
-			snap->lost_updates = total;
-	}
 	free(v);
+	snap->lost_events = lost_count(c, 0);
+	snap->lost_updates = lost_count(c, 1);
 	snap->missed_runs = missed_runs(c);
 	c->first_round = false;
 	return err;

@@ -48,6 +48,8 @@ int collect(struct collector *c, struct snapshot *snap);
 void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, struct snapshot *out);
 void snapshot_copy(const struct snapshot *src, struct snapshot *dst);
 void snapshot_free(struct snapshot *snap);
+/* Per-CPU "lost" counter @which, summed: 0 = trace records, 1 = failed map updates. */
+__u64 lost_count(struct collector *c, __u32 which);
 struct listener_row *snapshot_find(const struct snapshot *snap, __u64 sk);
 
 #endif

@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "compare.h"
-#include "trace.h"
 
 volatile sig_atomic_t cmp_interrupted;
 

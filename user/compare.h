@@ -124,4 +124,7 @@ int cmp_field_value(const struct cmp_run *run, int i, char *val, size_t vlen, ch
 int cmp_write_html(const char *path, const struct cmp_config *cfg, const struct cmp_run *runs, int n,
 		   char **findings);
 
+/* `acceptscope compare ...`: argv[0] is "compare". */
+int compare_main(int argc, char **argv);
+
 #endif

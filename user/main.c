@@ -18,6 +18,7 @@
 #include "acceptscope.skel.h"
 #include "backend.h"
 #include "collect.h"
+#include "compare.h"
 #include "report.h"
 #include "trace.h"
 
@@ -256,6 +257,7 @@ int main(int argc, char **argv)
 	struct snapshot prev = {}, cur = {}, delta = {};
 	struct report_opts ropts = {};
 	double start, last, t;
+	__u64 lost_reported = 0;
 	int err;
 	const char *why;
 
@@ -340,8 +342,17 @@ int main(int argc, char **argv)
 			ring_buffer__poll(rb, 50);
 		else
 			usleep(20000);
-		if (t - last < env.interval || env.trace)
+		if (t - last < env.interval)
 			continue;
+		if (env.trace) {
+			__u64 lost = lost_count(col, 0);
+
+			if (lost > lost_reported)
+				trace_lost(stdout, env.json, lost - lost_reported);
+			lost_reported = lost;
+			last = t;
+			continue;
+		}
 		collect(col, &cur);
 		snapshot_delta(&cur, &prev, &delta);
 		if (env.json)
@@ -354,8 +365,11 @@ int main(int argc, char **argv)
 		memset(&cur, 0, sizeof(cur));
 		last = t;
 	}
-	if (rb)
+	if (rb) {
 		ring_buffer__poll(rb, 0);
+		if (lost_count(col, 0) > lost_reported)
+			trace_lost(stdout, env.json, lost_count(col, 0) - lost_reported);
+	}
 	/* Final, cumulative since start. */
 	collect(col, &cur);
 	ropts.redraw = false;

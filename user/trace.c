@@ -101,3 +101,12 @@ int handle_trace_event(void *ctx, void *data, size_t size)
 	fflush(stdout);
 	return 0;
 }
+
+void trace_lost(FILE *f, bool json, __u64 n)
+{
+	if (json)
+		fprintf(f, "{\"event\":\"lost\",\"records\":%llu}\n", (unsigned long long)n);
+	else
+		fprintf(f, "# %llu trace records lost: the ring buffer was full\n", (unsigned long long)n);
+	fflush(f);
+}

@@ -9,7 +9,7 @@
 /* --trace: ring-buffer callback; @ctx points to a bool, true for JSON lines. */
 int handle_trace_event(void *ctx, void *data, size_t size);
 void trace_header(FILE *f, bool json);
-/* `acceptscope compare`. */
-int compare_main(int argc, char **argv);
+/* A line (or JSON object) saying @n more trace records were lost: the ring buffer was full. */
+void trace_lost(FILE *f, bool json, __u64 n);
 
 #endif
