@@ -33,7 +33,7 @@ require_bpf
 # Programs are freed after an RCU grace period, not at the tracer's exit: wait for it.
 no_progs_left() { [[ $(our_progs) == 0 ]]; }
 assert_detached() { wait_until 10 "acceptscope's programs to be unloaded ($1)" no_progs_left; log "no programs left $1"; }
-our_progs() { bpftool prog list 2>/dev/null | grep -cE 'fexit_inet_csk|kprobe_inet_csk|tp_enter_accept|tp_sk_data_ready|tp_sock_recv_len|iter_listeners|tp_inet_sock_set|tp_kfree_skb' || true; }
+our_progs() { bpftool prog list 2>/dev/null | grep -cE 'fexit_inet_csk|kprobe_inet_csk|tp_enter_accept|tp_sk_data_rea|tp_sock_recv_le|iter_listeners|tp_inet_sock_se|tp_kfree_skb' || true; }
 assert_detached "before the test (earlier tests)"
 
 # --- without privileges: exit 2 and the reason, nothing left behind ---

@@ -190,9 +190,9 @@ void print_table(FILE *f, const struct snapshot *snap, const struct report_opts 
 		const struct listener_row *r = &snap->rows[i];
 		bool last_of_port = i + 1 == snap->nr_rows || snap->rows[i + 1].info.port != r->info.port;
 
-		if (!row_selected(r, o))
-			continue;
-		if (!row_active(r) && !o->nr_ports && !o->nr_pids) {
+		if (!row_selected(r, o)) {
+			/* nothing to print for this row */
+		} else if (!row_active(r) && !o->nr_ports && !o->nr_pids) {
 			idle++;
 		} else {
 			print_listener(f, r, o);
@@ -332,9 +332,13 @@ void print_json(FILE *f, const struct snapshot *snap, const struct report_opts *
 	json_object_object_add(root, "lost_events", json_object_new_uint64(snap->lost_events));
 	json_object_object_add(root, "lost_updates", json_object_new_uint64(snap->lost_updates));
 	json_object_object_add(root, "missed_runs", json_object_new_uint64(snap->missed_runs));
-	for (int i = 0; i < snap->nr_rows; i++)
-		if (row_selected(&snap->rows[i], o))
-			json_object_array_add(ls, listener_json(&snap->rows[i]));
+	for (int i = 0; i < snap->nr_rows; i++) {
+		const struct listener_row *r = &snap->rows[i];
+
+		/* Closed listeners stay in the summary; intervals list them only while active. */
+		if (row_selected(r, o) && (summary || !r->gone || row_active(r)))
+			json_object_array_add(ls, listener_json(r));
+	}
 	json_object_object_add(root, "listeners", ls);
 	json_object_object_add(root, "ports", ports_json(snap, o));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
