@@ -357,13 +357,17 @@ static __always_inline void on_overflow(const struct sock *listener, bool handsh
 	emit(EV_DROPPED, listener, NULL, handshake, BPF_CORE_READ(listener, sk_ack_backlog));
 }
 
-/* A thread called accept() on @listener: it got @child, or failed with @err. */
-static __always_inline void on_accept(const struct sock *listener, const struct sock *child, int err)
+/*
+ * A thread called accept() on @listener: it got @child, or failed with @err.
+ * @c: the child's record when the caller already looked it up, else NULL.
+ */
+static __always_inline void on_accept(const struct sock *listener, const struct sock *child, int err,
+				      struct conn *c)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), key = (__u64)child, wait = 0;
 	struct listener_stats *ls;
 	struct thread_stats *ts;
-	struct conn *c, fresh = { .listener = (__u64)listener };
+	struct conn fresh = { .listener = (__u64)listener };
 
 	if (!child && err != -EAGAIN)
 		return;
@@ -378,7 +382,8 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 		ts->empty_accepts++;
 		return;
 	}
-	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
 		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
 		c = bpf_map_lookup_elem(&conns, &key);
@@ -453,7 +458,7 @@ int fexit_inet_csk_accept(__u64 *ctx)
 	bpf_get_func_arg(ctx, 0, &listener);
 	bpf_get_func_arg(ctx, accept_err_arg(), &err_slot);
 	bpf_get_func_ret(ctx, &child);
-	on_accept((void *)listener, (void *)child, child ? 0 : accept_error(err_slot));
+	on_accept((void *)listener, (void *)child, child ? 0 : accept_error(err_slot), NULL);
 	return 0;
 }
 
@@ -480,7 +485,7 @@ int kretprobe_inet_csk_accept(struct pt_regs *ctx)
 
 	if (!a)
 		return 0;
-	on_accept((void *)a->listener, (void *)child, child ? 0 : accept_error(a->err_slot));
+	on_accept((void *)a->listener, (void *)child, child ? 0 : accept_error(a->err_slot), NULL);
 	bpf_map_delete_elem(&accept_args, &tid);
 	return 0;
 }
@@ -541,7 +546,7 @@ static __always_inline int accept_exit(long ret)
 	__u32 tid = (__u32)pid_tgid;
 	struct accept_args *a = bpf_map_lookup_elem(&accept_args, &tid);
 	const struct sock *listener = NULL, *child = NULL;
-	struct conn *c;
+	struct conn *c = NULL;
 	__u64 key;
 
 	if (!a && (ret < 0 || !pid_wanted(pid_tgid >> 32)))
@@ -555,7 +560,7 @@ static __always_inline int accept_exit(long ret)
 	if (a && !listener && (child || ret == -EAGAIN))
 		listener = listener_of_fd(a->err_slot);
 	if (listener)
-		on_accept(listener, child, ret >= 0 ? 0 : ret);
+		on_accept(listener, child, ret >= 0 ? 0 : ret, c);
 	if (a)
 		bpf_map_delete_elem(&accept_args, &tid);
 	return 0;
