@@ -64,6 +64,33 @@ struct {
 	__type(value, struct listener_info);
 } listener_info SEC(".maps");
 
+/*
+ * Listening sockets to sample each interval (without taking their locks, unlike
+ * iter/tcp, which locks every socket it visits): found by the iter/tcp pass at
+ * start, by listen(), and by the first event the hooks see; dropped on close.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct listener_sample);
+} samples SEC(".maps");
+
+/* listen() entry → exit: the fd, per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __s64);
+} listen_fds SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
@@ -225,6 +252,14 @@ static __always_inline void fill_identity(const struct sock *sk, __u64 *netns, _
 		bpf_core_read(addr, 4, &sk->__sk_common.skc_rcv_saddr);
 }
 
+static __always_inline void watch(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u8 one = 1;
+
+	bpf_map_update_elem(&watched, &key, &one, BPF_ANY);
+}
+
 static __always_inline void remember_listener(const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
@@ -232,6 +267,7 @@ static __always_inline void remember_listener(const struct sock *sk)
 
 	if (bpf_map_lookup_elem(&listener_info, &key))
 		return;
+	watch(sk);
 	fill_identity(sk, &info.netns, &info.inode, &info.family, &info.port, info.addr);
 	info.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
 	bpf_map_update_elem(&listener_info, &key, &info, BPF_NOEXIST);
@@ -817,31 +853,80 @@ int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 {
 	__u64 key = (__u64)sk;
 
-	if (newstate == TCP_CLOSE)
-		bpf_map_delete_elem(&conns, &key);
+	if (newstate != TCP_CLOSE)
+		return 0;
+	bpf_map_delete_elem(&conns, &key);
+	if (oldstate == TCP_LISTEN) {
+		bpf_map_delete_elem(&watched, &key);
+		bpf_map_delete_elem(&samples, &key);
+	}
 	return 0;
 }
 
-/* ---- every listener of this network namespace, sampled by user space each interval ---- */
+/* ---- the listeners: found at start and by listen(), sampled on demand ---- */
 
+/* Run once at start over this namespace's sockets: every listener there is watched. */
 SEC("iter/tcp")
 int iter_listeners(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
-	struct listener_sample s = {};
-	struct sock *sk;
 
-	if (!skc || skc->skc_state != TCP_LISTEN)
+	if (skc && skc->skc_state == TCP_LISTEN && listener_wanted((struct sock *)skc))
+		watch((struct sock *)skc);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int tp_enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__s64 fd = ctx->args[0];
+
+	bpf_map_update_elem(&listen_fds, &tid, &fd, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int tp_exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__s64 *fd = bpf_map_lookup_elem(&listen_fds, &tid);
+	const struct sock *sk;
+
+	if (!fd)
 		return 0;
-	sk = (struct sock *)skc;
-	s.sk = (__u64)sk;
+	sk = ctx->ret == 0 ? listener_of_fd(*fd) : NULL;
+	if (sk && listener_wanted(sk))
+		watch(sk);
+	bpf_map_delete_elem(&listen_fds, &tid);
+	return 0;
+}
+
+static long sample_one(struct bpf_map *map, __u64 *key, __u8 *value, void *ctx)
+{
+	const struct sock *sk = (const struct sock *)*key;
+	struct listener_sample s = { .sk = *key };
+
+	if (!is_tcp_listener(sk))
+		return 0;
 	fill_identity(sk, &s.netns, &s.inode, &s.family, &s.port, s.addr);
 	s.depth = BPF_CORE_READ(sk, sk_ack_backlog);
 	s.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
 	s.syn_queue = syn_queue_len(sk);
 	s.drops = BPF_CORE_READ(sk, sk_drops.counter);
-	s.uid = ctx->uid;
-	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	s.uid = BPF_CORE_READ(sk, sk_uid.val);
+	bpf_map_update_elem(&samples, key, &s, BPF_ANY);
+	return 0;
+}
+
+/*
+ * Run by user space (BPF_PROG_TEST_RUN) each interval: reads every watched
+ * listener's queue without its lock, in any network namespace.
+ */
+SEC("raw_tp")
+int sample_listeners(void *ctx)
+{
+	bpf_for_each_map_elem(&watched, sample_one, NULL, 0);
 	return 0;
 }
 

@@ -168,6 +168,7 @@ void probe_kernel(struct kernel_features *kf)
 				 kallsyms_ranges(rcv, 2, kf->rcv_text);
 	kf->tp_syscalls_accept = tracefs_has("events/syscalls/sys_enter_accept4") &&
 				 tracefs_has("events/syscalls/sys_enter_accept");
+	kf->tp_syscalls_listen = tracefs_has("events/syscalls/sys_enter_listen");
 	btf__free(vmlinux);
 }
 
@@ -257,7 +258,12 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 
 	bpf_object__for_each_program(prog, skel->obj)
 		enable(prog, false);
+	/* Listeners: found by iter/tcp at start and by listen(), sampled by a test-run program. */
 	enable(skel->progs.iter_listeners, true);
+	enable(skel->progs.sample_listeners, true);
+	bpf_program__set_autoattach(skel->progs.sample_listeners, false);
+	enable(skel->progs.tp_enter_listen, kf->tp_syscalls_listen);
+	enable(skel->progs.tp_exit_listen, kf->tp_syscalls_listen);
 	enable(skel->progs.fexit_inet_csk_accept, accept == MECH_FENTRY);
 	enable(skel->progs.kprobe_inet_csk_accept, accept == MECH_KPROBE);
 	enable(skel->progs.kretprobe_inet_csk_accept, accept == MECH_KPROBE);

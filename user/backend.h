@@ -29,6 +29,7 @@ struct kernel_features {
 	bool tp_sk_data_ready, tp_sock_recv_length, tp_inet_sock_set_state;
 	bool tp_kfree_skb_rx_sk;	/* kfree_skb tracepoint with its rx_sk argument (6.11+) */
 	bool tp_syscalls_accept;
+	bool tp_syscalls_listen;
 	__u64 rcv_text[2][2];		/* tcp_v4_rcv, tcp_v6_rcv: [start, end) from /proc/kallsyms */
 };
 

@@ -24,7 +24,6 @@ struct known_listener {
 
 struct collector {
 	struct acceptscope_bpf *skel;
-	int iter_link_fd;
 	int ncpus;
 	bool first_round;
 	bool overflow_known, overflow_from_drops;
@@ -32,15 +31,13 @@ struct collector {
 	int nr_known, cap_known;
 };
 
-struct collector *collector_new(struct acceptscope_bpf *skel, int iter_link_fd,
-				bool overflow_known, bool overflow_from_drops)
+struct collector *collector_new(struct acceptscope_bpf *skel, bool overflow_known, bool overflow_from_drops)
 {
 	struct collector *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->skel = skel;
-	c->iter_link_fd = iter_link_fd;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->first_round = true;
 	c->overflow_known = overflow_known;
@@ -113,21 +110,27 @@ static void info_from_sample(struct listener_info *info, const struct listener_s
 	info->backlog = s->backlog;
 }
 
-/* One pass of the iter/tcp program over this namespace's listeners. */
+/* The kernel side samples every watched listener (sample_listeners); read what it wrote. */
 static int sample_listeners(struct collector *c, struct snapshot *snap)
 {
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	int map = bpf_map__fd(c->skel->maps.samples);
 	struct listener_sample s;
-	int fd = bpf_iter_create(c->iter_link_fd);
-	ssize_t n;
+	__u64 key, *prev = NULL;
 
-	if (fd < 0)
+	if (bpf_prog_test_run_opts(bpf_program__fd(c->skel->progs.sample_listeners), &run))
 		return -errno;
-	while ((n = read(fd, &s, sizeof(s))) == sizeof(s)) {
-		struct listener_row *r = row_get(snap, s.sk);
-		struct known_listener *k = known_find(c, s.sk, true);
+	while (bpf_map_get_next_key(map, prev, &key) == 0) {
+		struct listener_row *r;
+		struct known_listener *k;
 
+		prev = &key;
+		if (bpf_map_lookup_elem(map, &key, &s))
+			continue;
+		r = row_get(snap, s.sk);
+		k = known_find(c, s.sk, true);
 		if (!r || !k)
-			break;
+			return -ENOMEM;
 		if (!k->sampled_once) {
 			/* Listeners already there at start count drops from now on; newer ones from 0. */
 			k->drops_base = c->first_round ? s.drops : 0;
@@ -141,8 +144,7 @@ static int sample_listeners(struct collector *c, struct snapshot *snap)
 		r->drops_base = k->drops_base;
 		r->drops_now = k->drops_last = s.drops;
 	}
-	close(fd);
-	return n < 0 ? -errno : 0;
+	return 0;
 }
 
 static void sum_listener_stats(struct listener_stats *sum, const struct listener_stats *v, int ncpus)

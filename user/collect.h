@@ -15,7 +15,7 @@ struct thread_row {
 struct listener_row {
 	__u64 sk;			/* kernel address: the key everywhere */
 	struct listener_info info;	/* family, address, port, netns, inode, backlog */
-	bool sampled;			/* seen by the iter/tcp snapshot */
+	bool sampled;			/* in this interval's listener sample */
 	bool gone;			/* was sampled before, no longer listening */
 	__u32 depth_now, syn_now;
 	__u32 drops_base, drops_now;	/* sk_drops at first sight (0 if created after start), now */
@@ -39,8 +39,7 @@ struct collector;
 struct acceptscope_bpf;
 
 /* @overflow_from_drops: the overflow hook is the tracepoint one (sk_drops minus discards). */
-struct collector *collector_new(struct acceptscope_bpf *skel, int iter_link_fd,
-				bool overflow_known, bool overflow_from_drops);
+struct collector *collector_new(struct acceptscope_bpf *skel, bool overflow_known, bool overflow_from_drops);
 void collector_free(struct collector *c);
 /* Read the kernel's maps and a fresh listener sample into @snap (cumulative since start). */
 int collect(struct collector *c, struct snapshot *snap);

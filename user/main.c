@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "acceptscope.h"
 #include "acceptscope.skel.h"
@@ -233,6 +234,26 @@ static void set_filters(struct acceptscope_bpf *skel, const struct kernel_featur
 	skel->rodata->trace_events = env.trace;
 }
 
+/*
+ * One pass of iter/tcp over this namespace's sockets marks every listener there for
+ * sampling.  Only at start: the pass locks each socket it visits.
+ */
+static int find_listeners(struct acceptscope_bpf *skel)
+{
+	char buf[256];
+	int fd = bpf_iter_create(bpf_link__fd(skel->links.iter_listeners));
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	bpf_link__destroy(skel->links.iter_listeners);
+	skel->links.iter_listeners = NULL;
+	return n < 0 ? -errno : 0;
+}
+
 static const char *why_refused(int err)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
@@ -308,8 +329,13 @@ int main(int argc, char **argv)
 		err = 2;
 		goto cleanup;
 	}
-	col = collector_new(skel, bpf_link__fd(skel->links.iter_listeners), plan.mech[HOOK_OVERFLOW] != MECH_NONE,
-			    plan.mech[HOOK_OVERFLOW] == MECH_TRACEPOINT);
+	err = find_listeners(skel);
+	if (err) {
+		fprintf(stderr, "acceptscope: cannot list the listening sockets: %s\n", strerror(-err));
+		err = 1;
+		goto cleanup;
+	}
+	col = collector_new(skel, plan.mech[HOOK_OVERFLOW] != MECH_NONE, plan.mech[HOOK_OVERFLOW] == MECH_TRACEPOINT);
 	if (!col) {
 		err = 1;
 		goto cleanup;
