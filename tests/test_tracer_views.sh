@@ -13,7 +13,8 @@ PORT=$(free_port)
 start_demo "$TMP/stats0.json" --model single --backlog 16 --accept-delay-us 10000000
 for _ in 1 2 3 4 5; do exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"; done
 recvq() { ss -Htln "sport = :$PORT" | awk '{ print $2 }'; }
-wait_until 10 "5 connections queued" test "$(recvq)" = 5
+five_queued() { [[ $(recvq) == 5 ]]; }
+wait_until 10 "5 connections queued" five_queued
 start_tracer "$TMP/t0.json" "$TMP/t0.err" -P "$PORT" -i 0.2
 wait_until 10 "a sample" grep -q '"summary":false' "$TMP/t0.json"
 stop_tracer "$TMP/t0.json" "$TMP/t0.err"
@@ -107,3 +108,33 @@ assert_eq "depth histogram counts every enqueue" 300 "$(hist_total depth)"
 seen=$(grep -o 'wait ([0-9]* seen)' "$TMP/hist.txt" | tail -n 1 | grep -o '[0-9]*')
 assert_ge "waits seen (of 300 accepts)" 250 "$seen"
 assert_eq "wait histogram counts every wait seen" "$seen" "$(hist_total 'wait usecs')"
+
+# --- SYN queue: handshakes held back by TCP_DEFER_ACCEPT stay request sockets, as ss shows ---
+PORT=$(free_port)
+cat >"$TMP/defer.py" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 30)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+time.sleep(60)
+PY
+spawn "$TMP/defer.log" python3 "$TMP/defer.py" "$PORT"
+wait_until 10 "deferring listener" listening "$PORT"
+# Clients that complete their side of the handshake and send nothing: the final ACK is
+# dropped and each request socket waits in the listener's SYN queue.
+spawn "$TMP/clients.log" python3 -c '
+import socket, sys, time
+cs = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(5)]
+time.sleep(60)' "$PORT"
+synrecv() { ss -Htan state syn-recv "sport = :$PORT" | wc -l; }
+five_pending() { [[ $(synrecv) == 5 ]]; }
+wait_until 10 "5 handshakes in the SYN queue" five_pending
+start_tracer "$TMP/t5.json" "$TMP/t5.err" -P "$PORT" -i 0.2
+wait_until 10 "a sample" grep -q '"summary":false' "$TMP/t5.json"
+stop_tracer "$TMP/t5.json" "$TMP/t5.err"
+s=$(summary "$TMP/t5.json")
+assert_eq "SYN queue = ss state syn-recv" "$(synrecv)" \
+	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .syn_queue' <<<"$s")"
+assert_eq "accept queue meanwhile (ss Recv-Q)" "$(ss -Htln "sport = :$PORT" | awk '{ print $2 }')" \
+	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .depth' <<<"$s")"
