@@ -15,17 +15,12 @@ for _ in 1 2 3 4 5; do exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"; done
 recvq() { ss -Htln "sport = :$PORT" | awk '{ print $2 }'; }
 five_queued() { [[ $(recvq) == 5 ]]; }
 wait_until 10 "5 connections queued" five_queued
-start_tracer "$TMP/t0.json" "$TMP/t0.err" -P "$PORT" -i 0.2
-wait_until 10 "a sample" grep -q '"summary":false' "$TMP/t0.json"
-stop_tracer "$TMP/t0.json" "$TMP/t0.err"
-s=$(summary "$TMP/t0.json")
-assert_eq "pre-existing listener found, depth = ss Recv-Q" "$(recvq)" \
-	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .depth' <<<"$s")"
-assert_eq "its backlog = ss Send-Q" "$(ss -Htln "sport = :$PORT" | awk '{ print $3 }')" \
-	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .backlog' <<<"$s")"
-assert_eq "its owner" "$DEMO_PID" "$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .pid' <<<"$s")"
+one_sample "$TMP/t0.json" "$TMP/t0.err" "$PORT"
+assert_eq "pre-existing listener found, depth = ss Recv-Q" "$(recvq)" "$(listener_field "$PORT" depth)"
+assert_eq "its backlog = ss Send-Q" "$(ss -Htln "sport = :$PORT" | awk '{ print $3 }')" "$(listener_field "$PORT" backlog)"
+assert_eq "its owner" "$DEMO_PID" "$(listener_field "$PORT" pid)"
 assert_eq "its inode = ss -e ino" "$(ss -Htlne "sport = :$PORT" | grep -o 'ino:[0-9]*' | cut -d: -f2)" \
-	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .inode' <<<"$s")"
+	"$(listener_field "$PORT" inode)"
 kill -KILL "$DEMO_PID"
 
 # --- a listener created after the start, idle, in another network namespace: sampled too ---
@@ -90,6 +85,9 @@ server=$(server_threads "$TMP/stats2.json"); tracer=$(tracer_threads "$s" "$PORT
 jain=$(jq '[.threads[].accepts] as $a | ($a | add) as $s | ($a | map(. * .) | add) as $q | ($s * $s) / (($a | length) * $q)' "$TMP/stats2.json")
 assert_eq "Jain's index of accepts, from the server's counters" "$(printf '%.6f' "$jain")" \
 	"$(printf '%.6f' "$(jq '.ports[0].jain' <<<"$s")")"
+busiest=$(jq '[.threads[].accepts] | max / add' "$TMP/stats2.json")
+assert_eq "busiest thread's share, from the server's counters" "$(printf '%.6f' "$busiest")" \
+	"$(printf '%.6f' "$(jq '.ports[0].busiest_share' <<<"$s")")"
 
 # --- --hist: the depth histogram at exit counts every enqueue, the wait one every accept ---
 PORT=$(free_port)
@@ -130,11 +128,7 @@ time.sleep(60)' "$PORT"
 synrecv() { ss -Htan state syn-recv "sport = :$PORT" | wc -l; }
 five_pending() { [[ $(synrecv) == 5 ]]; }
 wait_until 10 "5 handshakes in the SYN queue" five_pending
-start_tracer "$TMP/t5.json" "$TMP/t5.err" -P "$PORT" -i 0.2
-wait_until 10 "a sample" grep -q '"summary":false' "$TMP/t5.json"
-stop_tracer "$TMP/t5.json" "$TMP/t5.err"
-s=$(summary "$TMP/t5.json")
-assert_eq "SYN queue = ss state syn-recv" "$(synrecv)" \
-	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .syn_queue' <<<"$s")"
+one_sample "$TMP/t5.json" "$TMP/t5.err" "$PORT"
+assert_eq "SYN queue = ss state syn-recv" "$(synrecv)" "$(listener_field "$PORT" syn_queue)"
 assert_eq "accept queue meanwhile (ss Recv-Q)" "$(ss -Htln "sport = :$PORT" | awk '{ print $2 }')" \
-	"$(jq --argjson p "$PORT" '.listeners[] | select(.port == $p) | .depth' <<<"$s")"
+	"$(listener_field "$PORT" depth)"

@@ -47,3 +47,14 @@ tracer_threads() { # SUMMARY_JSON PORT
 		| select(.accepts + .empty_accepts + .reads > 0)
 		| "\(.tid) \(.accepts) \(.empty_accepts) \(.reads) \(.read_bytes)"' <<<"$1" | sort -n
 }
+
+# one_sample OUT ERR PORT: attach for one listener sample of PORT, detach; the summary goes to S.
+one_sample() {
+	start_tracer "$1" "$2" -P "$3" -i 0.2
+	wait_until 10 "a listener sample" grep -q '"summary":false' "$1"
+	stop_tracer "$1" "$2"
+	S=$(summary "$1")
+}
+
+# listener_field PORT FIELD: FIELD of the (first) listener on PORT in the summary S.
+listener_field() { jq --argjson p "$1" "[.listeners[] | select(.port == \$p) | .$2] | first" <<<"$S"; }
