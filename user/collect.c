@@ -2,6 +2,7 @@
 /* Reading the kernel side: listener samples (iter/tcp), per-listener and per-thread maps. */
 #include <dirent.h>
 #include <errno.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,7 @@ struct collector {
 	int ncpus;
 	bool first_round;
 	bool overflow_known, overflow_from_drops;
-	struct known_listener *known;
-	int nr_known, cap_known;
+	void *known;		/* tsearch tree of struct known_listener, by sk */
 };
 
 struct collector *collector_new(struct acceptscope_bpf *skel, bool overflow_known, bool overflow_from_drops)
@@ -49,51 +49,88 @@ void collector_free(struct collector *c)
 {
 	if (!c)
 		return;
-	free(c->known);
+	tdestroy(c->known, free);
 	free(c);
+}
+
+static int cmp_sk(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;	/* sk is each node's first member */
+
+	return x < y ? -1 : x > y;
 }
 
 static struct known_listener *known_find(struct collector *c, __u64 sk, bool add)
 {
-	struct known_listener *k;
+	struct known_listener **found = tfind(&sk, &c->known, cmp_sk), *k;
 
-	for (int i = 0; i < c->nr_known; i++)
-		if (c->known[i].sk == sk)
-			return &c->known[i];
-	if (!add)
+	if (found || !add)
+		return found ? *found : NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
 		return NULL;
-	if (c->nr_known == c->cap_known) {
-		int cap = c->cap_known ? c->cap_known * 2 : 64;
-		k = realloc(c->known, cap * sizeof(*k));
-		if (!k)
-			return NULL;
-		c->known = k;
-		c->cap_known = cap;
-	}
-	k = &c->known[c->nr_known++];
-	memset(k, 0, sizeof(*k));
 	k->sk = sk;
+	if (!tsearch(k, &c->known, cmp_sk)) {
+		free(k);
+		return NULL;
+	}
 	return k;
+}
+
+/* Rows are found through an index of (sk, position), rebuilt whenever rows move. */
+struct row_pos {
+	__u64 sk;
+	int idx;
+};
+
+static void index_rows(struct snapshot *snap)
+{
+	tdestroy(snap->index, free);
+	snap->index = NULL;
+	for (int i = 0; i < snap->nr_rows; i++) {
+		struct row_pos *p = malloc(sizeof(*p));
+
+		if (!p || !tsearch(p, &snap->index, cmp_sk)) {
+			free(p);
+			continue;
+		}
+		p->sk = snap->rows[i].sk;
+		p->idx = i;
+	}
 }
 
 struct listener_row *snapshot_find(const struct snapshot *snap, __u64 sk)
 {
-	for (int i = 0; i < snap->nr_rows; i++)
-		if (snap->rows[i].sk == sk)
-			return &snap->rows[i];
-	return NULL;
+	struct row_pos **p = tfind(&sk, &snap->index, cmp_sk);
+
+	return p ? &snap->rows[(*p)->idx] : NULL;
 }
 
 static struct listener_row *row_get(struct snapshot *snap, __u64 sk)
 {
 	struct listener_row *r = snapshot_find(snap, sk);
+	struct row_pos *p;
 
 	if (r)
 		return r;
-	r = realloc(snap->rows, (snap->nr_rows + 1) * sizeof(*r));
-	if (!r)
+	if (snap->nr_rows == snap->cap_rows) {
+		int cap = snap->cap_rows ? snap->cap_rows * 2 : 64;
+
+		r = realloc(snap->rows, cap * sizeof(*r));
+		if (!r)
+			return NULL;
+		snap->rows = r;
+		snap->cap_rows = cap;
+	}
+	p = malloc(sizeof(*p));
+	if (!p)
 		return NULL;
-	snap->rows = r;
+	p->sk = sk;
+	p->idx = snap->nr_rows;
+	if (!tsearch(p, &snap->index, cmp_sk)) {
+		free(p);
+		return NULL;
+	}
 	r = &snap->rows[snap->nr_rows++];
 	memset(r, 0, sizeof(*r));
 	r->sk = sk;
@@ -409,6 +446,7 @@ int collect(struct collector *c, struct snapshot *snap)
 	}
 	if (snap->nr_rows > 1)
 		qsort(snap->rows, snap->nr_rows, sizeof(*snap->rows), cmp_rows);
+	index_rows(snap);
 	free(v);
 	snap->lost_events = lost_count(c, 0);
 	snap->lost_updates = lost_count(c, 1);
@@ -422,15 +460,18 @@ void snapshot_free(struct snapshot *snap)
 	for (int i = 0; i < snap->nr_rows; i++)
 		free(snap->rows[i].threads);
 	free(snap->rows);
+	tdestroy(snap->index, free);
 	memset(snap, 0, sizeof(*snap));
 }
 
 void snapshot_copy(const struct snapshot *src, struct snapshot *dst)
 {
 	*dst = *src;
-	dst->rows = calloc(src->nr_rows ? src->nr_rows : 1, sizeof(*dst->rows));
+	dst->index = NULL;
+	dst->cap_rows = src->nr_rows ? src->nr_rows : 1;
+	dst->rows = calloc(dst->cap_rows, sizeof(*dst->rows));
 	if (!dst->rows) {
-		dst->nr_rows = 0;
+		dst->nr_rows = dst->cap_rows = 0;
 		return;
 	}
 	if (src->nr_rows)
@@ -444,14 +485,15 @@ void snapshot_copy(const struct snapshot *src, struct snapshot *dst)
 		else if (!r->threads)
 			r->nr_threads = 0;
 	}
+	index_rows(dst);
 }
 
-static const struct thread_row *find_thread(const struct listener_row *r, __u32 tid)
+/* @r's threads are sorted by (pid, tid) (see collect()). */
+static const struct thread_row *find_thread(const struct listener_row *r, const struct thread_row *t)
 {
-	for (int i = 0; r && i < r->nr_threads; i++)
-		if (r->threads[i].tid == tid)
-			return &r->threads[i];
-	return NULL;
+	if (!r || !r->nr_threads)
+		return NULL;
+	return bsearch(t, r->threads, r->nr_threads, sizeof(*t), cmp_threads);
 }
 
 void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, struct snapshot *out)
@@ -478,7 +520,7 @@ void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, str
 			r->st.wait_hist[j] -= p->st.wait_hist[j];
 		for (int j = 0; j < r->nr_threads; j++) {
 			struct thread_row *t = &r->threads[j];
-			const struct thread_row *pt = find_thread(p, t->tid);
+			const struct thread_row *pt = find_thread(p, t);
 
 			if (!pt)
 				continue;

@@ -30,7 +30,8 @@ struct listener_row {
 
 struct snapshot {
 	struct listener_row *rows;
-	int nr_rows;
+	int nr_rows, cap_rows;
+	void *index;		/* tsearch tree: sk -> position in rows */
 	__u64 lost_events, lost_updates;
 	__u64 missed_runs;	/* program runs the kernel skipped (kprobe recursion): counts may be low */
 };
