@@ -11,8 +11,9 @@
  *   read     a thread reads from an accepted child
  *            fexit|kretprobe tcp_recvmsg, or tp_btf sock_recv_length
  *   overflow the queue was full
- *            fentry|kprobe tcp_conn_request (SYN dropped) + the syn_recv_sock
- *            NULL return (handshake dropped), or tp_btf kfree_skb (see on_kfree_skb)
+ *            fentry|kprobe tcp_conn_request (SYN dropped) + fentry|kprobe
+ *            tcp_v{4,6}_syn_recv_sock (handshake dropped), or tp_btf kfree_skb
+ *            (see on_kfree_skb)
  * plus tp_btf inet_sock_set_state to forget closed children, and iter/tcp to
  * sample every listener's queue each interval.
  */
@@ -20,10 +21,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "../user/acceptscope.h"
 
 #define AF_INET 2
 #define AF_INET6 10
+#define ETH_P_IP 0x0800
 #define EAGAIN 11
 #define TCP_ESTABLISHED 1
 #define TCP_CLOSE 7
@@ -631,20 +634,16 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
 /*
  * syn_recv_sock runs before inet_csk_complete_hashdance() queues the child: the
  * depth after the enqueue is one more than now, and the request being completed
- * still counts in the SYN queue.  NULL with a full queue: the handshake was dropped.
+ * still counts in the SYN queue.  A NULL child is not counted here: handshake drops
+ * are seen at the function's entry (see syn_recv_entry).
  */
 static __always_inline void syn_recv_done(const struct sock *listener, const struct sock *child)
 {
 	__u32 depth, synq;
 
-	if (!is_tcp_listener(listener))
+	if (!child || !is_tcp_listener(listener))
 		return;
 	depth = BPF_CORE_READ(listener, sk_ack_backlog);
-	if (!child) {
-		if (depth > BPF_CORE_READ(listener, sk_max_ack_backlog))
-			on_overflow(listener, true);
-		return;
-	}
 	synq = syn_queue_len(listener);
 	on_enqueue(listener, child, depth + 1, synq ? synq - 1 : 0, true);
 }
@@ -716,12 +715,16 @@ int kretprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
 	return kretprobe_syn_recv(ctx);
 }
 
-/* ---- overflow of a SYN: tcp_conn_request drops it when the accept queue is full ---- */
+/* ---- overflow: tcp_conn_request drops a SYN, syn_recv_sock a handshake ---- */
+
+static __always_inline bool accept_queue_full(const struct sock *listener)
+{
+	return BPF_CORE_READ(listener, sk_ack_backlog) > BPF_CORE_READ(listener, sk_max_ack_backlog);
+}
 
 static __always_inline void conn_request(const struct sock *listener)
 {
-	if (is_tcp_listener(listener) &&
-	    BPF_CORE_READ(listener, sk_ack_backlog) > BPF_CORE_READ(listener, sk_max_ack_backlog))
+	if (is_tcp_listener(listener) && accept_queue_full(listener))
 		on_overflow(listener, false);
 }
 
@@ -736,6 +739,51 @@ SEC("kprobe/tcp_conn_request")
 int kprobe_tcp_conn_request(struct pt_regs *ctx)
 {
 	conn_request((void *)PT_REGS_PARM3(ctx));
+	return 0;
+}
+
+/*
+ * tcp_v{4,6}_syn_recv_sock() test sk_acceptq_is_full() first and drop the
+ * handshake-completing ACK when it holds (LINUX_MIB_LISTENOVERFLOWS).  Testing it
+ * here, at entry, sees what the kernel sees: at return an acceptor on another CPU
+ * may already have made room, and the drop would go uncounted.  An IPv4-mapped
+ * handshake enters tcp_v6_syn_recv_sock, which passes it to tcp_v4_syn_recv_sock
+ * before its own test: it is counted there only.
+ */
+static __always_inline void syn_recv_entry(const struct sock *listener, const struct sk_buff *skb,
+					   bool v6)
+{
+	if (v6 && BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
+		return;
+	if (is_tcp_listener(listener) && accept_queue_full(listener))
+		on_overflow(listener, true);
+}
+
+SEC("fentry/tcp_v4_syn_recv_sock")
+int BPF_PROG(fentry_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
+{
+	syn_recv_entry(sk, skb, false);
+	return 0;
+}
+
+SEC("fentry/tcp_v6_syn_recv_sock")
+int BPF_PROG(fentry_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
+{
+	syn_recv_entry(sk, skb, true);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_syn_recv_sock")
+int kprobe_overflow_tcp_v4_syn_recv_sock(struct pt_regs *ctx)
+{
+	syn_recv_entry((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), false);
+	return 0;
+}
+
+SEC("kprobe/tcp_v6_syn_recv_sock")
+int kprobe_overflow_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
+{
+	syn_recv_entry((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), true);
 	return 0;
 }
 

@@ -155,6 +155,8 @@ void probe_kernel(struct kernel_features *kf)
 	kf->fexit_syn_recv6 = trampoline_can_attach(vmlinux, "tcp_v6_syn_recv_sock", BPF_TRACE_FEXIT);
 	kf->fexit_recvmsg = trampoline_can_attach(vmlinux, "tcp_recvmsg", BPF_TRACE_FEXIT);
 	kf->fentry_conn_request = trampoline_can_attach(vmlinux, "tcp_conn_request", BPF_TRACE_FENTRY);
+	kf->fentry_syn_recv4 = trampoline_can_attach(vmlinux, "tcp_v4_syn_recv_sock", BPF_TRACE_FENTRY);
+	kf->fentry_syn_recv6 = trampoline_can_attach(vmlinux, "tcp_v6_syn_recv_sock", BPF_TRACE_FENTRY);
 	kf->kprobe_accept = kprobe_exists("inet_csk_accept");
 	kf->kprobe_syn_recv4 = kprobe_exists("tcp_v4_syn_recv_sock");
 	kf->kprobe_syn_recv6 = kprobe_exists("tcp_v6_syn_recv_sock");
@@ -185,9 +187,8 @@ int parse_backend(const char *s, enum backend_choice *out)
 	return -EINVAL;
 }
 
-/* Mechanisms that can serve @hook on this kernel, in order of preference. */
-static bool can_serve(const struct kernel_features *kf, enum hook_id hook, enum mechanism m,
-		      const struct hook_plan *plan)
+/* Whether mechanism @m can serve @hook on this kernel. */
+static bool can_serve(const struct kernel_features *kf, enum hook_id hook, enum mechanism m)
 {
 	switch (hook) {
 	case HOOK_ACCEPT:
@@ -203,13 +204,10 @@ static bool can_serve(const struct kernel_features *kf, enum hook_id hook, enum 
 		       (m == MECH_KPROBE && kf->kprobe_recvmsg) ||
 		       (m == MECH_TRACEPOINT && kf->tp_sock_recv_length);
 	case HOOK_OVERFLOW:
-		/* SYN drops from tcp_conn_request; handshake drops from the enqueue hook. */
-		if (m == MECH_TRACEPOINT)
-			return kf->tp_kfree_skb_rx_sk;
-		if (plan->mech[HOOK_ENQUEUE] != MECH_FENTRY && plan->mech[HOOK_ENQUEUE] != MECH_KPROBE)
-			return false;
-		return (m == MECH_FENTRY && kf->fentry_conn_request) ||
-		       (m == MECH_KPROBE && kf->kprobe_conn_request);
+		/* SYN drops at tcp_conn_request, handshake drops at syn_recv_sock's entry. */
+		return (m == MECH_FENTRY && kf->fentry_conn_request && kf->fentry_syn_recv4) ||
+		       (m == MECH_KPROBE && kf->kprobe_conn_request && kf->kprobe_syn_recv4) ||
+		       (m == MECH_TRACEPOINT && kf->tp_kfree_skb_rx_sk);
 	case HOOK_STATE:
 		return m == MECH_TRACEPOINT && kf->tp_inet_sock_set_state;
 	default:
@@ -227,19 +225,18 @@ void plan_hooks(const struct kernel_features *kf, enum backend_choice choice, st
 	};
 
 	memset(plan, 0, sizeof(*plan));
-	/* Enqueue before overflow: the overflow hook reuses the enqueue hook's programs. */
 	for (int h = 0; h < NR_HOOKS; h++) {
 		if (h == HOOK_STATE) {	/* bookkeeping: tracepoint whatever the backend */
-			plan->mech[h] = can_serve(kf, h, MECH_TRACEPOINT, plan) ? MECH_TRACEPOINT : MECH_NONE;
+			plan->mech[h] = can_serve(kf, h, MECH_TRACEPOINT) ? MECH_TRACEPOINT : MECH_NONE;
 			continue;
 		}
 		if (choice != BACKEND_AUTO) {
-			if (can_serve(kf, h, forced[choice], plan))
+			if (can_serve(kf, h, forced[choice]))
 				plan->mech[h] = forced[choice];
 			continue;
 		}
 		for (size_t i = 0; i < 3 && !plan->mech[h]; i++)
-			if (can_serve(kf, h, order[i], plan))
+			if (can_serve(kf, h, order[i]))
 				plan->mech[h] = order[i];
 	}
 }
@@ -283,7 +280,11 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 	enable(skel->progs.kretprobe_tcp_recvmsg, rd == MECH_KPROBE);
 	enable(skel->progs.tp_sock_recv_length, rd == MECH_TRACEPOINT);
 	enable(skel->progs.fentry_tcp_conn_request, ovf == MECH_FENTRY);
+	enable(skel->progs.fentry_tcp_v4_syn_recv_sock, ovf == MECH_FENTRY);
+	enable(skel->progs.fentry_tcp_v6_syn_recv_sock, ovf == MECH_FENTRY && kf->fentry_syn_recv6);
 	enable(skel->progs.kprobe_tcp_conn_request, ovf == MECH_KPROBE);
+	enable(skel->progs.kprobe_overflow_tcp_v4_syn_recv_sock, ovf == MECH_KPROBE);
+	enable(skel->progs.kprobe_overflow_tcp_v6_syn_recv_sock, ovf == MECH_KPROBE && kf->kprobe_syn_recv6);
 	enable(skel->progs.tp_kfree_skb, ovf == MECH_TRACEPOINT);
 	enable(skel->progs.tp_inet_sock_set_state, plan->mech[HOOK_STATE] == MECH_TRACEPOINT);
 }
@@ -320,8 +321,8 @@ static const char *hook_target(enum hook_id h, enum mechanism m)
 		[HOOK_READ] = { NULL, "fexit tcp_recvmsg", "kretprobe tcp_recvmsg",
 				"tp_btf sock:sock_recv_length" },
 		[HOOK_STATE] = { NULL, NULL, NULL, "tp_btf sock:inet_sock_set_state" },
-		[HOOK_OVERFLOW] = { NULL, "fentry tcp_conn_request + syn_recv_sock returning NULL",
-				    "kprobe tcp_conn_request + syn_recv_sock returning NULL",
+		[HOOK_OVERFLOW] = { NULL, "fentry tcp_conn_request + tcp_v{4,6}_syn_recv_sock",
+				    "kprobe tcp_conn_request + tcp_v{4,6}_syn_recv_sock",
 				    "tp_btf skb:kfree_skb + the listener's sk_drops" },
 	};
 	return targets[h][m] ? targets[h][m] : "?";
@@ -342,8 +343,6 @@ static const char *missing_metrics(enum hook_id h)
 void describe_plan(FILE *f, const struct hook_plan *plan)
 {
 	bool softirq_kprobe = plan->mech[HOOK_ENQUEUE] == MECH_KPROBE || plan->mech[HOOK_OVERFLOW] == MECH_KPROBE;
-	bool task_classic = plan->mech[HOOK_ACCEPT] == MECH_KPROBE || plan->mech[HOOK_ACCEPT] == MECH_TRACEPOINT ||
-			    plan->mech[HOOK_READ] == MECH_KPROBE;
 
 	for (int h = 0; h < NR_HOOKS; h++) {
 		if (plan->mech[h])
@@ -354,12 +353,13 @@ void describe_plan(FILE *f, const struct hook_plan *plan)
 				missing_metrics(h));
 	}
 	/*
-	 * kprobe and syscall-tracepoint programs share one per-CPU "a program is running"
-	 * flag (bpf_prog_active): a softirq that hits a kprobe meanwhile is skipped.  fentry
-	 * and tp_btf programs guard only against themselves.
+	 * kprobe and syscall-tracepoint programs, and BPF map syscalls (bpf_disable_instrumentation),
+	 * share one per-CPU "a program is running" flag (bpf_prog_active): a softirq that hits a
+	 * kprobe meanwhile is skipped.  fentry and tp_btf programs guard only against themselves.
 	 */
-	if (softirq_kprobe && task_classic)
+	if (softirq_kprobe)
 		fprintf(f, "acceptscope: note: kprobe programs do not nest on a CPU: a handshake or SYN handled "
-			   "in a softirq while another of them runs is skipped (counted as missed_runs on 6.7+), "
-			   "so queued and overflows may be low\n");
+			   "in a softirq while a kprobe or syscall-tracepoint program or a BPF map syscall (this "
+			   "tool's reads included) runs there is skipped (counted as missed_runs on 6.7+), so "
+			   "queued and overflows may be low\n");
 }

@@ -25,6 +25,7 @@ struct acceptscope_bpf;
 /* What the running kernel offers, probed once. */
 struct kernel_features {
 	bool fexit_accept, fexit_syn_recv4, fexit_syn_recv6, fexit_recvmsg, fentry_conn_request;
+	bool fentry_syn_recv4, fentry_syn_recv6;
 	bool kprobe_accept, kprobe_syn_recv4, kprobe_syn_recv6, kprobe_recvmsg, kprobe_conn_request;
 	bool tp_sk_data_ready, tp_sock_recv_length, tp_inet_sock_set_state;
 	bool tp_kfree_skb_rx_sk;	/* kfree_skb tracepoint with its rx_sk argument (6.11+) */

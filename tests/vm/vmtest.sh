@@ -9,7 +9,7 @@
 #              1 otherwise.  Console log: build/vm/console.log.
 #
 # Environment:
-#   ACCEPTSCOPE_VM_TIMEOUT=300        wall-clock limit for the whole VM run, in seconds
+#   ACCEPTSCOPE_VM_TIMEOUT=600        wall-clock limit for the whole VM run, in seconds
 #   ACCEPTSCOPE_VM_TEST_TIMEOUT=60    per-test limit inside the guest, in seconds
 #   ACCEPTSCOPE_STATIC_BIN=build/static  where the static acceptscope binaries are looked for
 #   ACCEPTSCOPE_VM_KERNEL=FILE        boot this kernel image instead of the cached Debian one
@@ -28,7 +28,7 @@ VMSRC=$ROOT/tests/vm
 OUT=$ROOT/build/vm
 CACHE=$OUT/cache
 STATIC=${ACCEPTSCOPE_STATIC_BIN:-$ROOT/build/static}
-VM_TIMEOUT=${ACCEPTSCOPE_VM_TIMEOUT:-300}
+VM_TIMEOUT=${ACCEPTSCOPE_VM_TIMEOUT:-600}
 TEST_TIMEOUT=${ACCEPTSCOPE_VM_TEST_TIMEOUT:-60}
 SMP=${ACCEPTSCOPE_VM_SMP:-2}
 MEM=${ACCEPTSCOPE_VM_MEM:-1024}
