@@ -42,6 +42,9 @@ const volatile __u32 nr_filter_ports = 0;
 const volatile __u32 filter_pids[MAX_FILTERS] = {};
 const volatile __u32 nr_filter_pids = 0;
 const volatile bool trace_events = false;
+/* What the one kprobe at tcp_v{4,6}_syn_recv_sock's entry serves: the enqueue hook, the overflow hook or both. */
+const volatile bool syn_recv_kprobe_enqueue = false;
+const volatile bool syn_recv_kprobe_overflow = false;
 /* [start, end) of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms (see on_kfree_skb). */
 const volatile __u64 rcv_text[2][2] = {};
 
@@ -670,11 +673,38 @@ int fexit_tcp_v6_syn_recv_sock(__u64 *ctx)
 	return fexit_syn_recv(ctx);
 }
 
-static __always_inline int kprobe_syn_recv(struct pt_regs *ctx)
+static __always_inline bool accept_queue_full(const struct sock *listener)
+{
+	return BPF_CORE_READ(listener, sk_ack_backlog) > BPF_CORE_READ(listener, sk_max_ack_backlog);
+}
+
+/*
+ * tcp_v{4,6}_syn_recv_sock() test sk_acceptq_is_full() first and drop the
+ * handshake-completing ACK when it holds (LINUX_MIB_LISTENOVERFLOWS).  Testing it
+ * here, at entry, sees what the kernel sees: at return an acceptor on another CPU
+ * may already have made room, and the drop would go uncounted.  An IPv4-mapped
+ * handshake enters tcp_v6_syn_recv_sock, which passes it to tcp_v4_syn_recv_sock
+ * before its own test: it is counted there only.
+ */
+static __always_inline void syn_recv_entry(const struct sock *listener, const struct sk_buff *skb,
+					   bool v6)
+{
+	if (v6 && BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
+		return;
+	if (is_tcp_listener(listener) && accept_queue_full(listener))
+		on_overflow(listener, true);
+}
+
+static __always_inline int kprobe_syn_recv(struct pt_regs *ctx, bool v6)
 {
 	__u32 zero = 0;
-	__u64 *slot = bpf_map_lookup_elem(&syn_recv_listener, &zero);
+	__u64 *slot;
 
+	if (syn_recv_kprobe_overflow)
+		syn_recv_entry((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), v6);
+	if (!syn_recv_kprobe_enqueue)
+		return 0;
+	slot = bpf_map_lookup_elem(&syn_recv_listener, &zero);
 	if (slot)
 		*slot = PT_REGS_PARM1(ctx);
 	return 0;
@@ -694,7 +724,7 @@ static __always_inline int kretprobe_syn_recv(struct pt_regs *ctx)
 SEC("kprobe/tcp_v4_syn_recv_sock")
 int kprobe_tcp_v4_syn_recv_sock(struct pt_regs *ctx)
 {
-	return kprobe_syn_recv(ctx);
+	return kprobe_syn_recv(ctx, false);
 }
 
 SEC("kretprobe/tcp_v4_syn_recv_sock")
@@ -706,7 +736,7 @@ int kretprobe_tcp_v4_syn_recv_sock(struct pt_regs *ctx)
 SEC("kprobe/tcp_v6_syn_recv_sock")
 int kprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
 {
-	return kprobe_syn_recv(ctx);
+	return kprobe_syn_recv(ctx, true);
 }
 
 SEC("kretprobe/tcp_v6_syn_recv_sock")
@@ -716,11 +746,6 @@ int kretprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
 }
 
 /* ---- overflow: tcp_conn_request drops a SYN, syn_recv_sock a handshake ---- */
-
-static __always_inline bool accept_queue_full(const struct sock *listener)
-{
-	return BPF_CORE_READ(listener, sk_ack_backlog) > BPF_CORE_READ(listener, sk_max_ack_backlog);
-}
 
 static __always_inline void conn_request(const struct sock *listener)
 {
@@ -742,23 +767,6 @@ int kprobe_tcp_conn_request(struct pt_regs *ctx)
 	return 0;
 }
 
-/*
- * tcp_v{4,6}_syn_recv_sock() test sk_acceptq_is_full() first and drop the
- * handshake-completing ACK when it holds (LINUX_MIB_LISTENOVERFLOWS).  Testing it
- * here, at entry, sees what the kernel sees: at return an acceptor on another CPU
- * may already have made room, and the drop would go uncounted.  An IPv4-mapped
- * handshake enters tcp_v6_syn_recv_sock, which passes it to tcp_v4_syn_recv_sock
- * before its own test: it is counted there only.
- */
-static __always_inline void syn_recv_entry(const struct sock *listener, const struct sk_buff *skb,
-					   bool v6)
-{
-	if (v6 && BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IP))
-		return;
-	if (is_tcp_listener(listener) && accept_queue_full(listener))
-		on_overflow(listener, true);
-}
-
 SEC("fentry/tcp_v4_syn_recv_sock")
 int BPF_PROG(fentry_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
 {
@@ -773,19 +781,7 @@ int BPF_PROG(fentry_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-SEC("kprobe/tcp_v4_syn_recv_sock")
-int kprobe_overflow_tcp_v4_syn_recv_sock(struct pt_regs *ctx)
-{
-	syn_recv_entry((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), false);
-	return 0;
-}
-
-SEC("kprobe/tcp_v6_syn_recv_sock")
-int kprobe_overflow_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
-{
-	syn_recv_entry((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), true);
-	return 0;
-}
+/* kprobe: kprobe_syn_recv, shared with the enqueue hook (syn_recv_kprobe_overflow). */
 
 /* ---- enqueue: tp_btf sk_data_ready (6.3+) ---- */
 

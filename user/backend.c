@@ -270,9 +270,13 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 	enable(skel->progs.tp_exit_accept4, accept == MECH_TRACEPOINT);
 	enable(skel->progs.fexit_tcp_v4_syn_recv_sock, enq == MECH_FENTRY);
 	enable(skel->progs.fexit_tcp_v6_syn_recv_sock, enq == MECH_FENTRY && kf->fexit_syn_recv6);
-	enable(skel->progs.kprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE);
+	/* One kprobe at syn_recv_sock's entry serves both hooks that want it. */
+	skel->rodata->syn_recv_kprobe_enqueue = enq == MECH_KPROBE;
+	skel->rodata->syn_recv_kprobe_overflow = ovf == MECH_KPROBE;
+	enable(skel->progs.kprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE || ovf == MECH_KPROBE);
 	enable(skel->progs.kretprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE);
-	enable(skel->progs.kprobe_tcp_v6_syn_recv_sock, enq == MECH_KPROBE && kf->kprobe_syn_recv6);
+	enable(skel->progs.kprobe_tcp_v6_syn_recv_sock,
+	       (enq == MECH_KPROBE || ovf == MECH_KPROBE) && kf->kprobe_syn_recv6);
 	enable(skel->progs.kretprobe_tcp_v6_syn_recv_sock, enq == MECH_KPROBE && kf->kprobe_syn_recv6);
 	enable(skel->progs.tp_sk_data_ready, enq == MECH_TRACEPOINT);
 	enable(skel->progs.fexit_tcp_recvmsg, rd == MECH_FENTRY);
@@ -283,8 +287,6 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 	enable(skel->progs.fentry_tcp_v4_syn_recv_sock, ovf == MECH_FENTRY);
 	enable(skel->progs.fentry_tcp_v6_syn_recv_sock, ovf == MECH_FENTRY && kf->fentry_syn_recv6);
 	enable(skel->progs.kprobe_tcp_conn_request, ovf == MECH_KPROBE);
-	enable(skel->progs.kprobe_overflow_tcp_v4_syn_recv_sock, ovf == MECH_KPROBE);
-	enable(skel->progs.kprobe_overflow_tcp_v6_syn_recv_sock, ovf == MECH_KPROBE && kf->kprobe_syn_recv6);
 	enable(skel->progs.tp_kfree_skb, ovf == MECH_TRACEPOINT);
 	enable(skel->progs.tp_inet_sock_set_state, plan->mech[HOOK_STATE] == MECH_TRACEPOINT);
 }

@@ -59,10 +59,11 @@ listening() {
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_port: a TCP port nobody listens on.
+# free_port: a TCP port nobody listens on, below the ephemeral range (32768-60999), so that no
+# client connection's local port holds it either (bind would fail with EADDRINUSE).
 free_port() {
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		_p=$((20000 + RANDOM % 30000))
+		_p=$((10000 + RANDOM % 22000))
 		listening $_p || { echo $_p; return 0; }
 	done
 	fail "no free port"

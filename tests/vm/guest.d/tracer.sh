@@ -36,6 +36,16 @@ hook_is() {
 	info "$BACKEND: hook $1 = $_got"
 }
 
+# demo_listening LOG: wait until the demo ($DEMO) listens on $PORT; its log tail if it exits.
+demo_listening() {
+	_deadline=$(($(uptime_ms) + 30000))
+	until listening $PORT; do
+		kill -0 $DEMO 2>/dev/null || fail "$BACKEND: demo exited: $(tail -n 3 "$1")"
+		[ "$(uptime_ms)" -lt $_deadline ] || fail "$BACKEND: demo not listening on $PORT after 30s: $(tail -n 3 "$1")"
+		sleep 0.05
+	done
+}
+
 threads_of_server() {
 	jq -r '.threads[] | select(.accepts + .empty_accepts + .reads > 0)
 		| "\(.tid) \(.accepts) \(.empty_accepts) \(.reads) \(.read_bytes)"' "$1" | sort -n
@@ -53,7 +63,7 @@ exactness() { # BACKEND READS_SERVED
 	spawn $W/demo.log acceptscope-demo --model dispatch --threads 4 --port $PORT --stats $W/stats.json \
 		--duration 600 --quiet
 	DEMO=$SPAWNED_PID
-	wait_until 30 "demo listening" listening $PORT
+	demo_listening $W/demo.log
 	acceptscope-load --port $PORT --requests $CONNS --connections 8 --json >$W/load.json </dev/null ||
 		fail "load failed"
 	kill -TERM $DEMO
@@ -106,7 +116,7 @@ overflow() {
 	spawn $W/demo2.log taskset -c 0 acceptscope-demo --model single --addr $_addr --port $PORT --backlog 8 \
 		--accept-delay-us $_delay --duration 600 --quiet
 	DEMO=$SPAWNED_PID
-	wait_until 30 "demo listening" listening $PORT
+	demo_listening $W/demo2.log
 	taskset -c 0 acceptscope-load --host $_host --port $PORT --rate 400 --duration 1 --timeout $_timeout \
 		--json >$W/load2.json </dev/null || fail "load failed"
 	stop_tracer
