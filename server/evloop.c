@@ -326,6 +326,24 @@ void evloop_run(struct evloop *l)
 		}
 		expire_idle(l);
 	}
+	/* A break out of epoll_wait skips after_accepts: give up what before_wait took. */
+	if (l->ops->after_accepts)
+		l->ops->after_accepts(l);
+}
+
+/* The life of every event-loop unit once its setup is done: @set_up false reports the
+ * failure to the starter; otherwise the unit gets @model, says it is ready and runs
+ * until the server stops.  Either way the loop is destroyed. */
+void evloop_serve(struct evloop *l, bool set_up, void *model)
+{
+	if (set_up) {
+		l->model = model;
+		worker_ready(l->ctx);
+		evloop_run(l);
+	} else {
+		worker_failed(l->ctx);
+	}
+	evloop_destroy(l);
 }
 
 void evloop_destroy(struct evloop *l)
@@ -377,13 +395,6 @@ void serve_listener(struct worker_ctx *ctx, int listen_fd, uint32_t extra_events
 	struct listener_unit u = {.fd = listen_fd, .drain = drain};
 	struct evloop l;
 
-	if (evloop_init(&l, ctx, &listener_ops) < 0 || evloop_watch_listener(&l, listen_fd, extra_events) < 0) {
-		worker_failed(ctx);
-		evloop_destroy(&l);
-		return;
-	}
-	l.model = &u;
-	worker_ready(ctx);
-	evloop_run(&l);
-	evloop_destroy(&l);
+	evloop_serve(&l, evloop_init(&l, ctx, &listener_ops) == 0 &&
+			     evloop_watch_listener(&l, listen_fd, extra_events) == 0, &u);
 }

@@ -65,6 +65,7 @@ int evloop_watch(struct evloop *l, struct source *src, uint32_t events);
 int evloop_watch_listener(struct evloop *l, int fd, uint32_t extra_events);
 void evloop_run(struct evloop *l);
 void evloop_destroy(struct evloop *l);
+void evloop_serve(struct evloop *l, bool set_up, void *model);
 
 void conn_init(struct conn *c, int fd);
 struct conn *conn_new(struct evloop *l, int fd);

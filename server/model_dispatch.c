@@ -79,15 +79,9 @@ static void acceptor_main(struct worker_ctx *ctx)
 {
 	struct evloop l;
 
-	if (evloop_init(&l, ctx, &acceptor_ops) < 0 || evloop_watch_listener(&l, ctx->srv->listen_fds[0], 0) < 0) {
-		worker_failed(ctx);
-		evloop_destroy(&l);
-		return;
-	}
-	l.model = ctx->srv->model_state;
-	worker_ready(ctx);
-	evloop_run(&l);
-	evloop_destroy(&l);
+	evloop_serve(&l, evloop_init(&l, ctx, &acceptor_ops) == 0 &&
+			     evloop_watch_listener(&l, ctx->srv->listen_fds[0], 0) == 0,
+		     ctx->srv->model_state);
 }
 
 /* ---- the workers ---- */
@@ -122,15 +116,8 @@ static void dispatch_worker_main(struct worker_ctx *ctx)
 	struct worker_local wl = {.w = ctx->arg};
 	struct evloop l;
 
-	if (evloop_init(&l, ctx, &worker_ops) < 0 || evloop_watch(&l, &wl.w->notify, EPOLLIN) < 0) {
-		worker_failed(ctx);
-		evloop_destroy(&l);
-		return;
-	}
-	l.model = &wl;
-	worker_ready(ctx);
-	evloop_run(&l);
-	evloop_destroy(&l);
+	evloop_serve(&l, evloop_init(&l, ctx, &worker_ops) == 0 && evloop_watch(&l, &wl.w->notify, EPOLLIN) == 0,
+		     &wl);
 	free(wl.batch.fds);
 }
 

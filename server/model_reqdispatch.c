@@ -150,17 +150,10 @@ static void dispatcher_main(struct worker_ctx *ctx)
 	struct reqdispatch *rd = ctx->srv->model_state;
 	struct evloop l;
 
-	if (evloop_init(&l, ctx, &dispatcher_ops) < 0 ||
-	    evloop_watch_listener(&l, ctx->srv->listen_fds[0], 0) < 0 ||
-	    evloop_watch(&l, &rd->returned_notify, EPOLLIN) < 0) {
-		worker_failed(ctx);
-		evloop_destroy(&l);
-		return;
-	}
-	l.model = rd;
-	worker_ready(ctx);
-	evloop_run(&l);
-	evloop_destroy(&l);
+	evloop_serve(&l, evloop_init(&l, ctx, &dispatcher_ops) == 0 &&
+			     evloop_watch_listener(&l, ctx->srv->listen_fds[0], 0) == 0 &&
+			     evloop_watch(&l, &rd->returned_notify, EPOLLIN) == 0,
+		     rd);
 }
 
 /* ---- the workers ---- */

@@ -88,16 +88,7 @@ static void mutex_main(struct worker_ctx *ctx)
 	struct mutex_unit u = {.listen_fd = ctx->srv->listen_fds[0], .me = (int32_t)gettid()};
 	struct evloop l;
 
-	if (evloop_init(&l, ctx, &mutex_ops) < 0) {
-		worker_failed(ctx);
-		evloop_destroy(&l);
-		return;
-	}
-	l.model = &u;
-	worker_ready(ctx);
-	evloop_run(&l);
-	mutex_after_accepts(&l);
-	evloop_destroy(&l);
+	evloop_serve(&l, evloop_init(&l, ctx, &mutex_ops) == 0, &u);
 }
 
 static int shared_mutex_start(struct server *srv)
