@@ -40,6 +40,18 @@ spawn() {
 	SPAWNED_PID=$!
 }
 
+# wait_alive PID LOG SECONDS DESCRIPTION CMD...: like wait_until, for a process we started:
+# fails at once if PID exits first, either way with LOG's last lines.
+wait_alive() {
+	_pid=$1 _log=$2 _secs=$3 _what=$4; shift 4
+	_deadline=$(($(uptime_ms) + _secs * 1000))
+	until "$@" >/dev/null 2>&1; do
+		kill -0 "$_pid" 2>/dev/null || fail "exited before $_what: $(tail -n 5 "$_log")"
+		[ "$(uptime_ms)" -lt $_deadline ] || fail "timed out after ${_secs}s waiting for $_what: $(tail -n 5 "$_log")"
+		sleep 0.05
+	done
+}
+
 # wait_until SECONDS DESCRIPTION CMD...: poll CMD every 50 ms until it succeeds or time runs out.
 wait_until() {
 	_secs=$1 _what=$2; shift 2
@@ -151,7 +163,7 @@ t_demo_smoke() {
 	spawn $WORK/demo.out acceptscope-demo --model dispatch --threads 4 --port "$port" \
 		--stats $WORK/demo.stats --duration 120 --quiet
 	demo=$SPAWNED_PID
-	wait_until 20 "acceptscope-demo to listen on port $port" listening "$port"
+	wait_alive $demo $WORK/demo.out 20 "acceptscope-demo to listen on port $port" listening "$port"
 	rc=0
 	acceptscope-load --port "$port" --requests 100 --json >$WORK/load.json 2>$WORK/load.err || rc=$?
 	opens1=$(snmp_get Tcp PassiveOpens)

@@ -7,16 +7,11 @@ CONNS=500
 W=/tmp/tracer
 mkdir -p $W
 
-start_tracer() { # BACKEND PORT [INTERVAL]; with TRACE=1, per-event records too
+start_tracer() { # BACKEND PORT [INTERVAL [--trace]]
 	_started=$(uptime_ms)
-	acceptscope --json ${TRACE:+--trace} --backend "$1" -P "$2" -i "${3:-1}" -d 600 >$W/t.json 2>$W/t.err </dev/null &
+	acceptscope --json ${4:-} --backend "$1" -P "$2" -i "${3:-1}" -d 600 >$W/t.json 2>$W/t.err </dev/null &
 	TRACER=$!
-	_deadline=$(($(uptime_ms) + 300000))
-	until grep -q 'tracing;' $W/t.err; do
-		kill -0 $TRACER 2>/dev/null || fail "acceptscope --backend $1 exited: $(tail -n 5 $W/t.err)"
-		[ "$(uptime_ms)" -lt $_deadline ] || fail "acceptscope --backend $1 did not attach in 300s: $(tail -n 5 $W/t.err)"
-		sleep 0.1
-	done
+	wait_alive $TRACER $W/t.err 300 "acceptscope --backend $1 to attach" grep -q 'tracing;' $W/t.err
 	info "$1: attached after $(( ($(uptime_ms) - _started) / 1000 ))s"
 	# For the README's backend table (scripts/backend_table.sh reads these lines).
 	awk '$2 == "hook" { print $3, $4 }' $W/t.err | while read -r _h _m; do info "$1: serves $_h = $_m"; done
@@ -36,16 +31,6 @@ hook_is() {
 	info "$BACKEND: hook $1 = $_got"
 }
 
-# demo_listening LOG: wait until the demo ($DEMO) listens on $PORT; its log tail if it exits.
-demo_listening() {
-	_deadline=$(($(uptime_ms) + 30000))
-	until listening $PORT; do
-		kill -0 $DEMO 2>/dev/null || fail "$BACKEND: demo exited: $(tail -n 3 "$1")"
-		[ "$(uptime_ms)" -lt $_deadline ] || fail "$BACKEND: demo not listening on $PORT after 30s: $(tail -n 3 "$1")"
-		sleep 0.05
-	done
-}
-
 threads_of_server() {
 	jq -r '.threads[] | select(.accepts + .empty_accepts + .reads > 0)
 		| "\(.tid) \(.accepts) \(.empty_accepts) \(.reads) \(.read_bytes)"' "$1" | sort -n
@@ -63,7 +48,7 @@ exactness() { # BACKEND READS_SERVED
 	spawn $W/demo.log acceptscope-demo --model dispatch --threads 4 --port $PORT --stats $W/stats.json \
 		--duration 600 --quiet
 	DEMO=$SPAWNED_PID
-	demo_listening $W/demo.log
+	wait_alive $DEMO $W/demo.log 30 "$BACKEND: demo listening on $PORT" listening $PORT
 	acceptscope-load --port $PORT --requests $CONNS --connections 8 --json >$W/load.json </dev/null ||
 		fail "load failed"
 	kill -TERM $DEMO
@@ -110,13 +95,13 @@ overflow() {
 	esac
 	PORT=$(free_port)
 	_before=$(netstat_get ListenOverflows)
-	TRACE=1 start_tracer "$BACKEND" $PORT 600
+	start_tracer "$BACKEND" $PORT 600 --trace
 	# One CPU for server, client and softirqs: on two, two handshakes can pass the
 	# "queue full?" check at once and the queue briefly holds backlog+2.
 	spawn $W/demo2.log taskset -c 0 acceptscope-demo --model single --addr $_addr --port $PORT --backlog 8 \
 		--accept-delay-us $_delay --duration 600 --quiet
 	DEMO=$SPAWNED_PID
-	demo_listening $W/demo2.log
+	wait_alive $DEMO $W/demo2.log 30 "$BACKEND: demo listening on $PORT" listening $PORT
 	taskset -c 0 acceptscope-load --host $_host --port $PORT --rate 400 --duration 1 --timeout $_timeout \
 		--json >$W/load2.json </dev/null || fail "load failed"
 	stop_tracer
