@@ -43,7 +43,8 @@ USER_LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 LOAD_SRCS := $(wildcard server/load*.c)
 DEMO_SRCS := $(filter-out $(LOAD_SRCS),$(wildcard server/*.c))
 DEMO_OBJS := $(patsubst server/%.c,$(BUILD)/server/%.o,$(DEMO_SRCS))
-LOAD_OBJS := $(patsubst server/%.c,$(BUILD)/server/%.o,$(LOAD_SRCS))
+# The load generator prints peers' X-Worker values through the tracer's escaping.
+LOAD_OBJS := $(patsubst server/%.c,$(BUILD)/server/%.o,$(LOAD_SRCS)) $(BUILD)/user/escape.o
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -99,8 +100,8 @@ $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) $(SKELS) | $(BUILD)/user
 $(BUILD)/acceptscope: $(USER_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -ljson-c -lm -o $@
 
-$(BUILD)/server/%.o: server/%.c $(wildcard server/*.h) | $(BUILD)/server
-	$(CC) $(CFLAGS) -Iserver -c $< -o $@
+$(BUILD)/server/%.o: server/%.c $(wildcard server/*.h) user/escape.h | $(BUILD)/server
+	$(CC) $(CFLAGS) -Iserver -Iuser -c $< -o $@
 
 $(BUILD)/acceptscope-demo: $(DEMO_OBJS)
 	$(CC) $(LDFLAGS) $^ -lpthread -lm -o $@
