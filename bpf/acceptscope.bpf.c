@@ -49,24 +49,32 @@ const volatile bool syn_recv_kprobe_overflow = false;
 const volatile __u64 rcv_text[2][2] = {};
 
 struct conn {
-	__u64 listener;
+	__u64 listener;		/* the listener's struct sock, for trace records */
+	listener_id_t listener_id;
 	__u64 enqueue_ns;	/* 0: enqueue not seen */
 	__u32 accept_tid;	/* 0: not accepted yet */
 	__u32 read_seen;
 };
 
+/*
+ * Capacities are set by user space at start (user/main.c size_maps: --max-listeners,
+ * --max-conns); entries are allocated as used (BPF_F_NO_PREALLOC), and an insert
+ * into a full map is counted in "lost", never silent.  Per-listener maps are keyed
+ * by listener_id_t; user space reaps those of closed listeners.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* 3.6 KiB a listener a CPU: only for those seen */
-	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__uint(max_entries, 65536);
+	__type(key, listener_id_t);
 	__type(value, struct listener_stats);
 } listener_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, listener_id_t);
 	__type(value, struct listener_info);
 } listener_info SEC(".maps");
 
@@ -77,14 +85,16 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, __u8);
 } watched SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct listener_sample);
 } samples SEC(".maps");
@@ -99,23 +109,29 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct thread_key);
 	__type(value, struct thread_stats);
 } thread_stats SEC(".maps");
 
-/* Children of watched listeners, queued or accepted; LRU so nothing leaks. */
+/*
+ * Children of watched listeners, queued or accepted, until they close (the state
+ * hook forgets them).  Not LRU: an LRU evicts silently, a plain hash refuses an
+ * insert when full, and that refusal is counted (LOST_CONNS_UNTRACKED, LOST_WAITS_UNSEEN).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 131072);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 262144);
 	__type(key, __u64);
 	__type(value, struct conn);
 } conns SEC(".maps");
 
-/* accept syscall / kprobe entry → return: the listener (and error slot) per thread. */
+/* kprobe inet_csk_accept entry → return: the listener and error slot, per thread. */
 struct accept_args {
 	__u64 listener;
-	__u64 err_slot;		/* kprobe: where the error goes; syscall tracepoint: the listening fd */
+	__u64 err_slot;
 };
 
 struct {
@@ -146,17 +162,17 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-/* Per CPU: trace records that did not fit in the ring buffer, and map updates that failed. */
+/* Per CPU, indexed by enum lost_kind. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, NR_LOST);
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
 
 static struct listener_stats zero_listener_stats;
 
-static __always_inline void count_lost(__u32 which)
+static __always_inline void count_lost(enum lost_kind which)
 {
 	__u64 *n = bpf_map_lookup_elem(&lost, &which);
 
@@ -258,44 +274,57 @@ static __always_inline void fill_identity(const struct sock *sk, __u64 *netns, _
 		bpf_core_read(addr, 4, &sk->__sk_common.skc_rcv_saddr);
 }
 
+/* See listener_id_t.  0 when the listener has no socket (being torn down). */
+static __always_inline listener_id_t listener_id(const struct sock *sk)
+{
+	return sk_inode(sk);
+}
+
+/* Add @sk to the listeners sampled each interval; a full map is counted. */
 static __always_inline void watch(const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	__u8 one = 1;
 
-	bpf_map_update_elem(&watched, &key, &one, BPF_ANY);
+	if (bpf_map_lookup_elem(&watched, &key))
+		return;
+	if (bpf_map_update_elem(&watched, &key, &one, BPF_NOEXIST) && !bpf_map_lookup_elem(&watched, &key))
+		count_lost(LOST_LISTENERS_UNWATCHED);
 }
 
-static __always_inline void remember_listener(const struct sock *sk)
+static __always_inline void remember_listener(const struct sock *sk, listener_id_t id)
 {
-	__u64 key = (__u64)sk;
 	struct listener_info info = {};
 
-	if (bpf_map_lookup_elem(&listener_info, &key))
+	if (bpf_map_lookup_elem(&listener_info, &id))
 		return;
 	watch(sk);
 	fill_identity(sk, &info.netns, &info.inode, &info.family, &info.port, info.addr);
 	info.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
-	bpf_map_update_elem(&listener_info, &key, &info, BPF_NOEXIST);
+	if (bpf_map_update_elem(&listener_info, &id, &info, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&listener_info, &id))
+		count_lost(LOST_UPDATES);
 }
 
-static __always_inline struct listener_stats *get_listener_stats(const struct sock *sk)
+/* @sk's counters, created at its first event; NULL (counted) when the map is full. */
+static __always_inline struct listener_stats *get_listener_stats(const struct sock *sk, listener_id_t id)
 {
-	__u64 key = (__u64)sk;
-	struct listener_stats *ls = bpf_map_lookup_elem(&listener_stats, &key);
+	struct listener_stats *ls = bpf_map_lookup_elem(&listener_stats, &id);
 
 	if (ls)
 		return ls;
-	remember_listener(sk);
-	if (bpf_map_update_elem(&listener_stats, &key, &zero_listener_stats, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&listener_stats, &key)) {
-		count_lost(1);
+	if (!id)
+		return NULL;
+	remember_listener(sk, id);
+	if (bpf_map_update_elem(&listener_stats, &id, &zero_listener_stats, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&listener_stats, &id)) {
+		count_lost(LOST_UPDATES);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&listener_stats, &key);
+	return bpf_map_lookup_elem(&listener_stats, &id);
 }
 
-static __always_inline struct thread_stats *get_thread_stats(__u64 listener, __u64 pid_tgid)
+static __always_inline struct thread_stats *get_thread_stats(listener_id_t listener, __u64 pid_tgid)
 {
 	struct thread_key key = {
 		.listener = listener,
@@ -310,14 +339,14 @@ static __always_inline struct thread_stats *get_thread_stats(__u64 listener, __u
 	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
 	if (bpf_map_update_elem(&thread_stats, &key, &zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&thread_stats, &key)) {
-		count_lost(1);
+		count_lost(LOST_UPDATES);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&thread_stats, &key);
 }
 
-static __always_inline void emit(__u32 type, const struct sock *listener, const struct sock *child,
-				 __u64 value, __u32 depth)
+static __always_inline void emit(__u32 type, const struct sock *listener, listener_id_t id,
+				 const struct sock *child, __u64 value, __u32 depth)
 {
 	struct conn_event *e;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -326,11 +355,11 @@ static __always_inline void emit(__u32 type, const struct sock *listener, const 
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_lost(0);
+		count_lost(LOST_TRACE_RECORDS);
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->listener = (__u64)listener;
+	e->listener = id;
 	e->child = (__u64)child;
 	e->value = value;
 	e->type = type;
@@ -356,21 +385,23 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 				       __u32 depth, __u32 syn_queue, bool once)
 {
 	__u64 key = (__u64)child, now = bpf_ktime_get_ns();
+	listener_id_t id;
 	struct listener_stats *ls;
 	struct conn *c, fresh = { .listener = (__u64)listener, .enqueue_ns = now };
 
 	if (!listener_wanted(listener))
 		return;
+	id = fresh.listener_id = listener_id(listener);
 	if (child) {
 		c = bpf_map_lookup_elem(&conns, &key);
-		if (c && c->listener == (__u64)listener) {
+		if (c && c->listener_id == id) {
 			if (once)
 				return;
-		} else {
-			bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		} else if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
+			count_lost(LOST_WAITS_UNSEEN);
 		}
 	}
-	ls = get_listener_stats(listener);
+	ls = get_listener_stats(listener, id);
 	if (!ls)
 		return;
 	ls->queued++;
@@ -379,24 +410,26 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 		ls->depth_max = depth;
 	if (syn_queue > ls->syn_max)
 		ls->syn_max = syn_queue;
-	emit(EV_QUEUED, listener, child, 0, depth);
+	emit(EV_QUEUED, listener, id, child, 0, depth);
 }
 
 /* @listener's queue was full: a SYN or a handshake-completing ACK was dropped. */
 static __always_inline void on_overflow(const struct sock *listener, bool handshake)
 {
+	listener_id_t id;
 	struct listener_stats *ls;
 
 	if (!listener_wanted(listener))
 		return;
-	ls = get_listener_stats(listener);
+	id = listener_id(listener);
+	ls = get_listener_stats(listener, id);
 	if (!ls)
 		return;
 	if (handshake)
 		ls->handshake_drops++;
 	else
 		ls->syn_drops++;
-	emit(EV_DROPPED, listener, NULL, handshake, BPF_CORE_READ(listener, sk_ack_backlog));
+	emit(EV_DROPPED, listener, id, NULL, handshake, BPF_CORE_READ(listener, sk_ack_backlog));
 }
 
 /*
@@ -407,6 +440,7 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 				      struct conn *c)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), key = (__u64)child, wait = 0;
+	listener_id_t id;
 	struct listener_stats *ls;
 	struct thread_stats *ts;
 	struct conn fresh = { .listener = (__u64)listener };
@@ -415,8 +449,9 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 		return;
 	if (!pid_wanted(pid_tgid >> 32) || !listener_wanted(listener))
 		return;
-	ls = get_listener_stats(listener);
-	ts = get_thread_stats((__u64)listener, pid_tgid);
+	id = fresh.listener_id = listener_id(listener);
+	ls = get_listener_stats(listener, id);
+	ts = get_thread_stats(id, pid_tgid);
 	if (!ls || !ts)
 		return;
 	if (!child) {
@@ -424,15 +459,19 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 		ts->empty_accepts++;
 		return;
 	}
+	ls->accepted++;
+	ts->accepts++;
 	if (!c)
 		c = bpf_map_lookup_elem(&conns, &key);
-	if (!c) {
-		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
-		c = bpf_map_lookup_elem(&conns, &key);
-		if (!c)
+	if (!c || c->listener_id != id) {
+		/* Queued before we attached, or its enqueue went unseen: tracked from here. */
+		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY) ||
+		    !(c = bpf_map_lookup_elem(&conns, &key))) {
+			count_lost(LOST_CONNS_UNTRACKED);
+			emit(EV_ACCEPTED, listener, id, child, 0, 0);
 			return;
+		}
 	}
-	c->listener = (__u64)listener;
 	c->accept_tid = (__u32)pid_tgid;
 	if (c->enqueue_ns) {
 		wait = bpf_ktime_get_ns() - c->enqueue_ns;
@@ -442,9 +481,7 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 			ls->wait_max_ns = wait;
 		ls->wait_hist[wait_slot(wait) < WAIT_SLOTS ? wait_slot(wait) : WAIT_SLOTS - 1]++;
 	}
-	ls->accepted++;
-	ts->accepts++;
-	emit(EV_ACCEPTED, listener, child, wait, 0);
+	emit(EV_ACCEPTED, listener, id, child, wait, 0);
 }
 
 /* A thread read @bytes from @sk; counted when @sk is an accepted child of a watched listener. */
@@ -462,14 +499,14 @@ static __always_inline void on_read(const struct sock *sk, long bytes)
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (!pid_wanted(pid_tgid >> 32))
 		return;
-	ts = get_thread_stats(c->listener, pid_tgid);
+	ts = get_thread_stats(c->listener_id, pid_tgid);
 	if (!ts)
 		return;
 	ts->reads++;
 	ts->read_bytes += bytes;
 	if (!c->read_seen) {
 		c->read_seen = 1;
-		emit(EV_FIRST_READ, (const struct sock *)c->listener, sk, bytes, 0);
+		emit(EV_FIRST_READ, (const struct sock *)c->listener, c->listener_id, sk, bytes, 0);
 	}
 }
 
@@ -558,19 +595,6 @@ static __always_inline struct sock *tcp_sock_of_fd(long fd)
 	return sk;
 }
 
-/* Only the fd is kept: the listener is looked up at exit, and only when the child's record lacks it. */
-static __always_inline int accept_enter(long fd)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct accept_args a = { .err_slot = fd };
-
-	if (!pid_wanted(pid_tgid >> 32))
-		return 0;
-	bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY);
-	return 0;
-}
-
 static __always_inline const struct sock *listener_of_fd(long fd)
 {
 	const struct sock *sk = tcp_sock_of_fd(fd);
@@ -579,45 +603,26 @@ static __always_inline const struct sock *listener_of_fd(long fd)
 }
 
 /*
- * No entry record: the thread was already blocked in accept() when we attached.  The
- * child's record, made when it was queued, still names its listener.
+ * At the syscall's exit its arguments are still in the task's saved user
+ * registers: the listening fd is known without an entry record, so a thread
+ * already blocked in accept() when we attached is counted like any other.
  */
 static __always_inline int accept_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct accept_args *a = bpf_map_lookup_elem(&accept_args, &tid);
-	const struct sock *listener = NULL, *child = NULL;
-	struct conn *c = NULL;
-	__u64 key;
+	struct pt_regs *regs;
+	const struct sock *listener, *child = NULL;
 
-	if (!a && (ret < 0 || !pid_wanted(pid_tgid >> 32)))
+	if ((ret < 0 && ret != -EAGAIN) || !pid_wanted(pid_tgid >> 32))
 		return 0;
-	if (ret >= 0) {
-		child = tcp_sock_of_fd(ret);
-		key = (__u64)child;
-		c = child ? bpf_map_lookup_elem(&conns, &key) : NULL;
-		listener = c ? (const struct sock *)c->listener : NULL;
-	}
-	if (a && !listener && (child || ret == -EAGAIN))
-		listener = listener_of_fd(a->err_slot);
-	if (listener)
-		on_accept(listener, child, ret >= 0 ? 0 : ret, c);
-	if (a)
-		bpf_map_delete_elem(&accept_args, &tid);
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	listener = listener_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!listener)
+		return 0;
+	if (ret >= 0 && !(child = tcp_sock_of_fd(ret)))
+		return 0;
+	on_accept(listener, child, ret >= 0 ? 0 : ret, NULL);
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int tp_enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return accept_enter(ctx->args[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int tp_enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return accept_enter(ctx->args[0]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
@@ -875,16 +880,18 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	     struct sock *rx_sk)
 {
 	struct listener_stats *ls;
+	listener_id_t id;
 
 	/* Every dropped packet passes here: plain BTF loads to leave early. */
 	if (!rx_sk || rx_sk->__sk_common.skc_state != TCP_LISTEN ||
 	    BPF_CORE_READ(rx_sk, sk_protocol) != IPPROTO_TCP || !listener_wanted(rx_sk))
 		return 0;
+	id = listener_id(rx_sk);
 	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
-		emit(EV_DROPPED, rx_sk, NULL, 1, BPF_CORE_READ(rx_sk, sk_ack_backlog));
+		emit(EV_DROPPED, rx_sk, id, NULL, 1, BPF_CORE_READ(rx_sk, sk_ack_backlog));
 	if (!in_rcv_text((__u64)location))
 		return 0;
-	ls = get_listener_stats(rx_sk);
+	ls = get_listener_stats(rx_sk, id);
 	if (ls)
 		ls->discards++;
 	return 0;

@@ -25,7 +25,27 @@ enum hook_id {
 	NR_HOOKS,
 };
 
-/* Per listening socket, per CPU (key: the listener's struct sock address). */
+/*
+ * Counted losses: every capacity limit that can cost a figure is counted here
+ * (per CPU, summed by user space) and shown, never silent.
+ */
+enum lost_kind {
+	LOST_TRACE_RECORDS,	/* --trace records that did not fit in the ring buffer */
+	LOST_UPDATES,		/* events not counted: a per-listener or per-thread map was full */
+	LOST_CONNS_UNTRACKED,	/* accepted connections not tracked (conns full): their reads are not counted */
+	LOST_WAITS_UNSEEN,	/* enqueues whose time could not be kept (conns full): no wait sample */
+	LOST_LISTENERS_UNWATCHED, /* listeners that could not be watched (map full): queue not sampled */
+	NR_LOST,
+};
+
+/*
+ * A listener's identity, the key of every per-listener map: its socket inode
+ * (as ss -e shows it), unique among live sockets and never that of a later
+ * socket that reuses the same struct sock address.
+ */
+typedef __u64 listener_id_t;
+
+/* Per listening socket, per CPU (key: listener_id_t). */
 struct listener_stats {
 	__u64 queued;		/* connections that joined the accept queue */
 	__u64 accepted;		/* connections handed to a thread by accept() */
@@ -55,7 +75,7 @@ struct listener_info {
 
 /* Per (listener, thread), per CPU. */
 struct thread_key {
-	__u64 listener;
+	__u64 listener;		/* listener_id_t */
 	__u32 pid;		/* tgid */
 	__u32 tid;
 };
@@ -70,9 +90,9 @@ struct thread_stats {
 
 /* One listener as the iter/tcp snapshot sees it (user space reads these records). */
 struct listener_sample {
-	__u64 sk;
+	__u64 sk;		/* kernel address, the key of the watched set */
 	__u64 netns;
-	__u64 inode;
+	__u64 inode;		/* the listener's identity (listener_id_t) */
 	__u32 family;
 	__u32 port;
 	__u8 addr[16];
@@ -94,8 +114,8 @@ enum event_type {
 
 struct conn_event {
 	__u64 ts_ns;
-	__u64 listener;
-	__u64 child;
+	__u64 listener;		/* listener_id_t */
+	__u64 child;		/* kernel address: one connection's events share it */
 	__u64 value;		/* QUEUED: 0; ACCEPTED: wait ns (0 = unknown); FIRST_READ: bytes */
 	__u32 type;
 	__u32 pid;

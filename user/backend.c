@@ -168,8 +168,8 @@ void probe_kernel(struct kernel_features *kf)
 	/* void *, skb, location, reason, rx_sk; and where tcp_v{4,6}_rcv lie, to tell its discards. */
 	kf->tp_kfree_skb_rx_sk = tp_btf_params(vmlinux, "kfree_skb") >= 5 &&
 				 kallsyms_ranges(rcv, 2, kf->rcv_text);
-	kf->tp_syscalls_accept = tracefs_has("events/syscalls/sys_enter_accept4") &&
-				 tracefs_has("events/syscalls/sys_enter_accept");
+	kf->tp_syscalls_accept = tracefs_has("events/syscalls/sys_exit_accept4") &&
+				 tracefs_has("events/syscalls/sys_exit_accept");
 	kf->tp_syscalls_listen = tracefs_has("events/syscalls/sys_enter_listen");
 	btf__free(vmlinux);
 }
@@ -264,8 +264,6 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 	enable(skel->progs.fexit_inet_csk_accept, accept == MECH_FENTRY);
 	enable(skel->progs.kprobe_inet_csk_accept, accept == MECH_KPROBE);
 	enable(skel->progs.kretprobe_inet_csk_accept, accept == MECH_KPROBE);
-	enable(skel->progs.tp_enter_accept, accept == MECH_TRACEPOINT);
-	enable(skel->progs.tp_enter_accept4, accept == MECH_TRACEPOINT);
 	enable(skel->progs.tp_exit_accept, accept == MECH_TRACEPOINT);
 	enable(skel->progs.tp_exit_accept4, accept == MECH_TRACEPOINT);
 	enable(skel->progs.fexit_tcp_v4_syn_recv_sock, enq == MECH_FENTRY);
@@ -317,7 +315,7 @@ static const char *hook_target(enum hook_id h, enum mechanism m)
 {
 	static const char *targets[NR_HOOKS][4] = {
 		[HOOK_ACCEPT] = { NULL, "fexit inet_csk_accept", "kretprobe inet_csk_accept",
-				  "tracepoints syscalls:sys_{enter,exit}_accept{,4}" },
+				  "tracepoints syscalls:sys_exit_accept{,4}" },
 		[HOOK_ENQUEUE] = { NULL, "fexit tcp_v{4,6}_syn_recv_sock", "kretprobe tcp_v{4,6}_syn_recv_sock",
 				   "tp_btf sock:sk_data_ready" },
 		[HOOK_READ] = { NULL, "fexit tcp_recvmsg", "kretprobe tcp_recvmsg",

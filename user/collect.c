@@ -14,13 +14,16 @@
 
 /* Listeners seen so far: their sk_drops baseline and owner, kept across intervals. */
 struct known_listener {
-	__u64 sk;
+	listener_id_t id;
 	__u32 drops_base, drops_last;
 	bool owner_searched;
 	__u32 owner_pid;
 	char owner_comm[TASK_COMM_LEN];
 	struct listener_info info;
 	bool sampled_once;
+	int gone_rounds;		/* collections since it stopped listening */
+	bool retired;			/* its kernel entries were reaped: counters below */
+	struct listener_stats retired_st;
 };
 
 struct collector {
@@ -28,7 +31,9 @@ struct collector {
 	int ncpus;
 	bool first_round;
 	bool overflow_known, overflow_from_drops;
-	void *known;		/* tsearch tree of struct known_listener, by sk */
+	void *known;		/* tsearch tree of struct known_listener, by id */
+	struct known_listener **retired;	/* closed listeners whose kernel entries were reaped */
+	int nr_retired, cap_retired;
 };
 
 struct collector *collector_new(struct acceptscope_bpf *skel, bool overflow_known, bool overflow_from_drops)
@@ -50,36 +55,37 @@ void collector_free(struct collector *c)
 	if (!c)
 		return;
 	tdestroy(c->known, free);
+	free(c->retired);
 	free(c);
 }
 
-static int cmp_sk(const void *a, const void *b)
+static int cmp_id(const void *a, const void *b)
 {
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;	/* sk is each node's first member */
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;	/* the id is each node's first member */
 
 	return x < y ? -1 : x > y;
 }
 
-static struct known_listener *known_find(struct collector *c, __u64 sk, bool add)
+static struct known_listener *known_find(struct collector *c, listener_id_t id, bool add)
 {
-	struct known_listener **found = tfind(&sk, &c->known, cmp_sk), *k;
+	struct known_listener **found = tfind(&id, &c->known, cmp_id), *k;
 
 	if (found || !add)
 		return found ? *found : NULL;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return NULL;
-	k->sk = sk;
-	if (!tsearch(k, &c->known, cmp_sk)) {
+	k->id = id;
+	if (!tsearch(k, &c->known, cmp_id)) {
 		free(k);
 		return NULL;
 	}
 	return k;
 }
 
-/* Rows are found through an index of (sk, position), rebuilt whenever rows move. */
+/* Rows are found through an index of (id, position), rebuilt whenever rows move. */
 struct row_pos {
-	__u64 sk;
+	listener_id_t id;
 	int idx;
 };
 
@@ -90,25 +96,26 @@ static void index_rows(struct snapshot *snap)
 	for (int i = 0; i < snap->nr_rows; i++) {
 		struct row_pos *p = malloc(sizeof(*p));
 
-		if (!p || !tsearch(p, &snap->index, cmp_sk)) {
-			free(p);
+		if (!p)
 			continue;
-		}
-		p->sk = snap->rows[i].sk;
+		/* The key must be set before tsearch() compares it. */
+		p->id = snap->rows[i].id;
 		p->idx = i;
+		if (*(struct row_pos **)tsearch(p, &snap->index, cmp_id) != p)
+			free(p);
 	}
 }
 
-struct listener_row *snapshot_find(const struct snapshot *snap, __u64 sk)
+struct listener_row *snapshot_find(const struct snapshot *snap, listener_id_t id)
 {
-	struct row_pos **p = tfind(&sk, &snap->index, cmp_sk);
+	struct row_pos **p = tfind(&id, &snap->index, cmp_id);
 
 	return p ? &snap->rows[(*p)->idx] : NULL;
 }
 
-static struct listener_row *row_get(struct snapshot *snap, __u64 sk)
+static struct listener_row *row_get(struct snapshot *snap, listener_id_t id)
 {
-	struct listener_row *r = snapshot_find(snap, sk);
+	struct listener_row *r = snapshot_find(snap, id);
 	struct row_pos *p;
 
 	if (r)
@@ -125,15 +132,15 @@ static struct listener_row *row_get(struct snapshot *snap, __u64 sk)
 	p = malloc(sizeof(*p));
 	if (!p)
 		return NULL;
-	p->sk = sk;
+	p->id = id;
 	p->idx = snap->nr_rows;
-	if (!tsearch(p, &snap->index, cmp_sk)) {
+	if (!tsearch(p, &snap->index, cmp_id)) {
 		free(p);
 		return NULL;
 	}
 	r = &snap->rows[snap->nr_rows++];
 	memset(r, 0, sizeof(*r));
-	r->sk = sk;
+	r->id = id;
 	return r;
 }
 
@@ -162,10 +169,10 @@ static int sample_listeners(struct collector *c, struct snapshot *snap)
 		struct known_listener *k;
 
 		prev = &key;
-		if (bpf_map_lookup_elem(map, &key, &s))
+		if (bpf_map_lookup_elem(map, &key, &s) || !s.inode)
 			continue;
-		r = row_get(snap, s.sk);
-		k = known_find(c, s.sk, true);
+		r = row_get(snap, s.inode);
+		k = known_find(c, s.inode, true);
 		if (!r || !k)
 			return -ENOMEM;
 		if (!k->sampled_once) {
@@ -184,9 +191,9 @@ static int sample_listeners(struct collector *c, struct snapshot *snap)
 	return 0;
 }
 
-static void sum_listener_stats(struct listener_stats *sum, const struct listener_stats *v, int ncpus)
+/* Add @ncpus values @v into @sum (maxima: the maximum). */
+static void add_listener_stats(struct listener_stats *sum, const struct listener_stats *v, int ncpus)
 {
-	memset(sum, 0, sizeof(*sum));
 	for (int cpu = 0; cpu < ncpus; cpu++) {
 		const struct listener_stats *s = &v[cpu];
 
@@ -229,8 +236,8 @@ static int read_listener_stats(struct collector *c, struct snapshot *snap)
 		r = row_get(snap, key);
 		if (!r)
 			break;
-		sum_listener_stats(&r->st, v, c->ncpus);
-		if (!r->sampled) {
+		add_listener_stats(&r->st, v, c->ncpus);
+		if (!r->sampled && !r->gone) {
 			struct known_listener *k = known_find(c, key, false);
 
 			if (k && k->sampled_once) {
@@ -266,6 +273,15 @@ static int read_thread_stats(struct collector *c, struct snapshot *snap)
 		r = row_get(snap, key.listener);
 		if (!r)
 			break;
+		if (!r->sampled && !r->gone) {
+			/* Only reads since its listener's counters were reaped (or never made). */
+			struct known_listener *k = known_find(c, key.listener, false);
+
+			if (k && k->sampled_once)
+				r->info = k->info, r->gone = true;
+			else
+				bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.listener_info), &key.listener, &r->info);
+		}
 		t = realloc(r->threads, (r->nr_threads + 1) * sizeof(*t));
 		if (!t)
 			break;
@@ -302,7 +318,7 @@ static int cmp_rows(const void *a, const void *b)
 
 	if (x->info.port != y->info.port)
 		return x->info.port < y->info.port ? -1 : 1;
-	return x->sk < y->sk ? -1 : x->sk > y->sk;
+	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 /* Owners of listeners, from /proc/PID/fd links "socket:[inode]" (as ss -p does). */
@@ -314,7 +330,7 @@ static void find_owners(struct collector *c, struct snapshot *snap)
 	bool wanted = false;
 
 	for (int i = 0; i < snap->nr_rows; i++) {
-		struct known_listener *k = known_find(c, snap->rows[i].sk, true);
+		struct known_listener *k = known_find(c, snap->rows[i].id, true);
 
 		if (k && !k->owner_searched && snap->rows[i].info.inode)
 			wanted = true;
@@ -340,7 +356,7 @@ static void find_owners(struct collector *c, struct snapshot *snap)
 			if (sscanf(link, "socket:[%llu]", &ino) != 1)
 				continue;
 			for (int i = 0; i < snap->nr_rows; i++) {
-				struct known_listener *k = known_find(c, snap->rows[i].sk, false);
+				struct known_listener *k = known_find(c, snap->rows[i].id, false);
 				FILE *f;
 
 				if (!k || k->owner_pid || snap->rows[i].info.inode != ino)
@@ -359,14 +375,14 @@ static void find_owners(struct collector *c, struct snapshot *snap)
 	}
 	closedir(proc);
 	for (int i = 0; i < snap->nr_rows; i++) {
-		struct known_listener *k = known_find(c, snap->rows[i].sk, false);
+		struct known_listener *k = known_find(c, snap->rows[i].id, false);
 
 		if (k && snap->rows[i].info.inode)
 			k->owner_searched = true;
 	}
 fill:
 	for (int i = 0; i < snap->nr_rows; i++) {
-		struct known_listener *k = known_find(c, snap->rows[i].sk, false);
+		struct known_listener *k = known_find(c, snap->rows[i].id, false);
 
 		if (k) {
 			snap->rows[i].owner_pid = k->owner_pid;
@@ -413,25 +429,95 @@ static __u64 missed_runs(struct collector *c)
 	return total;
 }
 
-__u64 lost_count(struct collector *c, __u32 which)
+const char *lost_name(enum lost_kind which)
 {
+	static const char *const names[NR_LOST] = {
+		[LOST_TRACE_RECORDS] = "trace_records",
+		[LOST_UPDATES] = "updates",
+		[LOST_CONNS_UNTRACKED] = "conns_untracked",
+		[LOST_WAITS_UNSEEN] = "waits_unseen",
+		[LOST_LISTENERS_UNWATCHED] = "listeners_unwatched",
+	};
+
+	return which < NR_LOST ? names[which] : "?";
+}
+
+__u64 lost_count(struct collector *c, enum lost_kind which)
+{
+	__u32 key = which;
 	__u64 *v = calloc(c->ncpus, sizeof(*v)), total = 0;
 
-	if (v && bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &which, v) == 0)
+	if (v && bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &key, v) == 0)
 		for (int cpu = 0; cpu < c->ncpus; cpu++)
 			total += v[cpu];
 	free(v);
 	return total;
 }
 
+/* Closed listeners whose kernel entries were reaped: their final counters, as rows. */
+static int add_retired_rows(struct collector *c, struct snapshot *snap)
+{
+	for (int i = 0; i < c->nr_retired; i++) {
+		struct known_listener *k = c->retired[i];
+		struct listener_row *r = row_get(snap, k->id);
+
+		if (!r)
+			return -ENOMEM;
+		r->st = k->retired_st;
+		r->info = k->info;
+		r->gone = true;
+		r->drops_base = k->drops_base;
+		r->drops_now = k->drops_last;
+	}
+	return 0;
+}
+
+/*
+ * A listener that has stopped listening was shown as closed in the last
+ * collection: its per-listener entries in the kernel are reaped (nothing writes
+ * them once it is closed) and its counters kept here, so that closed listeners
+ * never fill the maps.  Its per-thread entries stay: reads on connections it
+ * accepted go on after it closed.
+ */
+static void reap_closed(struct collector *c, struct snapshot *snap)
+{
+	int stats = bpf_map__fd(c->skel->maps.listener_stats);
+	int info = bpf_map__fd(c->skel->maps.listener_info);
+
+	for (int i = 0; i < snap->nr_rows; i++) {
+		struct listener_row *r = &snap->rows[i];
+		struct known_listener *k;
+
+		if (!r->gone || !(k = known_find(c, r->id, false)) || k->gone_rounds++ < 1)
+			continue;
+		if (bpf_map_delete_elem(stats, &r->id) && !k->retired)
+			continue;	/* nothing to reap (only per-thread rows) */
+		bpf_map_delete_elem(info, &r->id);
+		k->retired_st = r->st;
+		if (k->retired)
+			continue;
+		if (c->nr_retired == c->cap_retired) {
+			int cap = c->cap_retired ? 2 * c->cap_retired : 64;
+			void *p = realloc(c->retired, cap * sizeof(*c->retired));
+
+			if (!p)
+				return;	/* kept in the kernel instead: nothing lost */
+			c->retired = p;
+			c->cap_retired = cap;
+		}
+		k->retired = true;
+		c->retired[c->nr_retired++] = k;
+	}
+}
+
 int collect(struct collector *c, struct snapshot *snap)
 {
 	int err;
-	__u64 *v = calloc(c->ncpus, sizeof(*v));
 
 	memset(snap, 0, sizeof(*snap));
+	err = add_retired_rows(c, snap);
 	/* A failed sample costs the "now" figures only; the counters are read regardless. */
-	err = sample_listeners(c, snap);
+	err = sample_listeners(c, snap) ?: err;
 	if (err)
 		err = sample_listeners(c, snap);
 	err = read_listener_stats(c, snap) ?: err;
@@ -447,9 +533,9 @@ int collect(struct collector *c, struct snapshot *snap)
 	if (snap->nr_rows > 1)
 		qsort(snap->rows, snap->nr_rows, sizeof(*snap->rows), cmp_rows);
 	index_rows(snap);
-	free(v);
-	snap->lost_events = lost_count(c, 0);
-	snap->lost_updates = lost_count(c, 1);
+	reap_closed(c, snap);
+	for (int i = 0; i < NR_LOST; i++)
+		snap->lost[i] = lost_count(c, i);
 	snap->missed_runs = missed_runs(c);
 	c->first_round = false;
 	return err;
@@ -499,12 +585,12 @@ static const struct thread_row *find_thread(const struct listener_row *r, const 
 void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, struct snapshot *out)
 {
 	snapshot_copy(now, out);
-	out->lost_events -= prev->lost_events;
-	out->lost_updates -= prev->lost_updates;
+	for (int i = 0; i < NR_LOST; i++)
+		out->lost[i] -= prev->lost[i];
 	out->missed_runs -= prev->missed_runs;
 	for (int i = 0; i < out->nr_rows; i++) {
 		struct listener_row *r = &out->rows[i];
-		const struct listener_row *p = snapshot_find(prev, r->sk);
+		const struct listener_row *p = snapshot_find(prev, r->id);
 
 		if (!p)
 			continue;

@@ -13,7 +13,7 @@ struct thread_row {
 };
 
 struct listener_row {
-	__u64 sk;			/* kernel address: the key everywhere */
+	listener_id_t id;		/* the socket inode: the key everywhere */
 	struct listener_info info;	/* family, address, port, netns, inode, backlog */
 	bool sampled;			/* in this interval's listener sample */
 	bool gone;			/* was sampled before, no longer listening */
@@ -31,8 +31,8 @@ struct listener_row {
 struct snapshot {
 	struct listener_row *rows;
 	int nr_rows, cap_rows;
-	void *index;		/* tsearch tree: sk -> position in rows */
-	__u64 lost_events, lost_updates;
+	void *index;		/* tsearch tree: id -> position in rows */
+	__u64 lost[NR_LOST];	/* enum lost_kind, summed over CPUs */
 	__u64 missed_runs;	/* program runs the kernel skipped (kprobe recursion): counts may be low */
 };
 
@@ -48,8 +48,10 @@ int collect(struct collector *c, struct snapshot *snap);
 void snapshot_delta(const struct snapshot *now, const struct snapshot *prev, struct snapshot *out);
 void snapshot_copy(const struct snapshot *src, struct snapshot *dst);
 void snapshot_free(struct snapshot *snap);
-/* Per-CPU "lost" counter @which, summed: 0 = trace records, 1 = failed map updates. */
-__u64 lost_count(struct collector *c, __u32 which);
-struct listener_row *snapshot_find(const struct snapshot *snap, __u64 sk);
+/* Per-CPU "lost" counter @which, summed over CPUs. */
+__u64 lost_count(struct collector *c, enum lost_kind which);
+/* Name of a loss counter as JSON and the table show it. */
+const char *lost_name(enum lost_kind which);
+struct listener_row *snapshot_find(const struct snapshot *snap, listener_id_t id);
 
 #endif

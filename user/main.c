@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "collect.h"
 #include "compare.h"
+#include "privilege.h"
 #include "report.h"
 #include "trace.h"
 
@@ -32,6 +33,7 @@ static struct env {
 	double duration;
 	bool json, trace, hist, verbose;
 	enum backend_choice backend;
+	long max_conns, max_listeners;	/* 0: sized from the host at start */
 } env = { .interval = 1.0 };
 
 static volatile sig_atomic_t exiting;
@@ -43,7 +45,8 @@ static const char argp_doc[] =
 "connections and reads.\n"
 "\n"
 "USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
-"                   [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint] [-v]\n"
+"                   [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint]\n"
+"                   [--max-conns N] [--max-listeners N] [-v]\n"
 "\n"
 "EXAMPLES:\n"
 "    acceptscope                 # every listener on this host, a table each second\n"
@@ -62,6 +65,8 @@ static const struct argp_option opts[] = {
 	{ "trace", 't', NULL, 0, "Print one line per connection event", 0 },
 	{ "hist", 'H', NULL, 0, "Print depth and wait histograms", 0 },
 	{ "backend", 'b', "B", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
+	{ "max-conns", 'C', "N", 0, "Connections tracked at once (default: sized from the host, at least 262144)", 0 },
+	{ "max-listeners", 'L', "N", 0, "Listeners tracked (default: sized from the host, at least 65536)", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
 	{ "help", 'h', NULL, 0, "Show this help", 0 },
 	{},
@@ -137,6 +142,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'b':
 		if (parse_backend(arg, &env.backend))
 			usage_error(state, "unknown backend '%s' (auto, fentry, kprobe, tracepoint)", arg);
+		break;
+	case 'C':
+		env.max_conns = parse_uint(state, arg, 1L << 26, "invalid --max-conns '%s' (1-67108864)");
+		break;
+	case 'L':
+		env.max_listeners = parse_uint(state, arg, 1L << 22, "invalid --max-listeners '%s' (1-4194304)");
 		break;
 	case 'v':
 		env.verbose = true;
@@ -254,6 +265,97 @@ static int find_listeners(struct acceptscope_bpf *skel)
 	return n < 0 ? -errno : 0;
 }
 
+/* A figure read from a /proc file: the first number after @label, or 0. */
+static long proc_number(const char *path, const char *label)
+{
+	char line[512], *p;
+	long v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if ((p = strstr(line, label)) && sscanf(p + strlen(label), "%ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Listening TCP sockets in this namespace now (state 0A in /proc/net/tcp{,6}). */
+static long listeners_now(void)
+{
+	const char *files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char line[512], state[8];
+	long n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "re");
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%*s %*s %*s %7s", state) == 1 && strcmp(state, "0A") == 0)
+				n++;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * Capacities, from the host unless given: room for four times the TCP sockets
+ * allocated now, and for four times its listeners.  Entries are allocated as
+ * used, so a large capacity costs nothing until it is needed.
+ */
+static int size_maps(struct acceptscope_bpf *skel)
+{
+	long conns = env.max_conns, listeners = env.max_listeners;
+	int err = 0;
+
+	if (!conns) {
+		conns = 4 * proc_number("/proc/net/sockstat", "alloc ");
+		conns = conns < 262144 ? 262144 : conns > (1L << 26) ? 1L << 26 : conns;
+	}
+	if (!listeners) {
+		listeners = 4 * listeners_now();
+		listeners = listeners < 65536 ? 65536 : listeners > (1L << 22) ? 1L << 22 : listeners;
+	}
+	err = err ?: bpf_map__set_max_entries(skel->maps.conns, conns);
+	err = err ?: bpf_map__set_max_entries(skel->maps.listener_stats, listeners);
+	err = err ?: bpf_map__set_max_entries(skel->maps.listener_info, listeners);
+	err = err ?: bpf_map__set_max_entries(skel->maps.watched, listeners);
+	err = err ?: bpf_map__set_max_entries(skel->maps.samples, listeners);
+	return err;
+}
+
+/* Each kind of loss, once on stderr when it first appears (the table and JSON count it always). */
+static void warn_lost(const struct snapshot *snap)
+{
+	static const char *const why[NR_LOST] = {
+		[LOST_TRACE_RECORDS] = "the ring buffer was full: some --trace records are missing",
+		[LOST_UPDATES] = "a per-listener or per-thread map was full: some events were not counted",
+		[LOST_CONNS_UNTRACKED] = "more live connections than --max-conns: their reads are not counted",
+		[LOST_WAITS_UNSEEN] = "more live connections than --max-conns: some accept-queue waits are missing",
+		[LOST_LISTENERS_UNWATCHED] = "more listeners than --max-listeners: some queues are not sampled",
+	};
+	static bool warned[NR_LOST];
+
+	for (int i = 0; i < NR_LOST; i++) {
+		if (snap->lost[i] && !warned[i]) {
+			fprintf(stderr, "acceptscope: lost %s: %s\n", lost_name(i), why[i]);
+			warned[i] = true;
+		}
+	}
+}
+
+/* stdout failed (a closed pipe, a full disk): say so once; the caller detaches and exits. */
+static bool output_failed(int err)
+{
+	if (!err)
+		return false;
+	fprintf(stderr, "acceptscope: writing the output failed: %s; detaching\n", strerror(-err));
+	return true;
+}
+
 static const char *why_refused(int err)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
@@ -294,7 +396,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptscope: %s\n", why_refused(0));
 		return 2;
 	}
+	if (!bpf_privileged()) {
+		fprintf(stderr, "acceptscope: %s\n", NOT_PERMITTED);
+		return 2;
+	}
 
+	/* A closed stdout shows as EPIPE, handled where we write: never killed while attached. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
 	probe_kernel(&kf);
 	plan_hooks(&kf, env.backend, &plan);
 	describe_plan(stderr, &plan);
@@ -315,6 +425,12 @@ int main(int argc, char **argv)
 	}
 	set_filters(skel, &kf);
 	apply_plan(skel, &kf, &plan);
+	err = size_maps(skel);
+	if (err) {
+		fprintf(stderr, "acceptscope: cannot size the maps: %s\n", strerror(-err));
+		err = 2;
+		goto cleanup;
+	}
 	err = acceptscope_bpf__load(skel);
 	if (err) {
 		why = why_refused(err);
@@ -349,9 +465,6 @@ int main(int argc, char **argv)
 		}
 		trace_header(stdout, env.json);
 	}
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
-	signal(SIGPIPE, SIG_IGN);
 
 	ropts = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
 				      .nr_ports = env.nr_ports, .hist = env.hist, .redraw = isatty(1) && !env.json,
@@ -364,28 +477,42 @@ int main(int argc, char **argv)
 		t = now_secs();
 		if (env.duration && t - start >= env.duration)
 			break;
-		if (rb)
-			ring_buffer__poll(rb, 50);
-		else
+		if (rb) {
+			err = ring_buffer__poll(rb, 50);
+			if (err < 0 && err != -EINTR && output_failed(err)) {
+				err = 1;
+				goto cleanup;
+			}
+		} else {
 			usleep(20000);
+		}
 		if (t - last < env.interval)
 			continue;
 		if (env.trace) {
-			__u64 lost = lost_count(col, 0);
+			__u64 lost = lost_count(col, LOST_TRACE_RECORDS);
 
 			if (lost > lost_reported)
 				trace_lost(stdout, env.json, lost - lost_reported);
 			lost_reported = lost;
 			last = t;
+			if (output_failed(write_status(stdout))) {
+				err = 1;
+				goto cleanup;
+			}
 			continue;
 		}
 		collect(col, &cur);
+		warn_lost(&cur);
 		snapshot_delta(&cur, &prev, &delta);
 		if (env.json)
 			print_json(stdout, &delta, &ropts, t - last, false);
 		else
 			print_table(stdout, &delta, &ropts, t - last);
 		snapshot_free(&delta);
+		if (output_failed(write_status(stdout))) {
+			err = 1;
+			goto cleanup;
+		}
 		snapshot_free(&prev);
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
@@ -393,17 +520,18 @@ int main(int argc, char **argv)
 	}
 	if (rb) {
 		ring_buffer__poll(rb, 0);
-		if (lost_count(col, 0) > lost_reported)
-			trace_lost(stdout, env.json, lost_count(col, 0) - lost_reported);
+		if (lost_count(col, LOST_TRACE_RECORDS) > lost_reported)
+			trace_lost(stdout, env.json, lost_count(col, LOST_TRACE_RECORDS) - lost_reported);
 	}
 	/* Final, cumulative since start. */
 	collect(col, &cur);
+	warn_lost(&cur);
 	ropts.redraw = false;
 	if (env.json)
 		print_json(stdout, &cur, &ropts, now_secs() - start, true);
 	else if (!env.trace)
 		print_table(stdout, &cur, &ropts, now_secs() - start);
-	err = 0;
+	err = output_failed(write_status(stdout)) ? 1 : 0;
 
 cleanup:
 	snapshot_free(&prev);

@@ -4,8 +4,12 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "escape.h"
 #include "report.h"
 #include "stats.h"
+
+#define ESC_COMM(name, comm) char name[ESCAPED_LEN(TASK_COMM_LEN)]; \
+	escape_text(name, sizeof(name), comm, TASK_COMM_LEN)
 
 const char *format_addr(const struct listener_info *info, char *buf, size_t len)
 {
@@ -85,9 +89,10 @@ static void print_wait(FILE *f, const struct listener_row *r)
 static void print_listener(FILE *f, const struct listener_row *r, const struct report_opts *o)
 {
 	char addr[64];
+	ESC_COMM(owner, r->owner_comm);
 
 	fprintf(f, "%s:%u  inode %llu  pid %u %s  backlog %u%s\n", format_addr(&r->info, addr, sizeof(addr)),
-		r->info.port, (unsigned long long)r->info.inode, r->owner_pid, r->owner_comm, r->info.backlog,
+		r->info.port, (unsigned long long)r->info.inode, r->owner_pid, owner, r->info.backlog,
 		r->gone ? "  (closed)" : "");
 	fprintf(f, "  queue %u (max %u)  syn %u (max %u)  queued %llu  accepted %llu  empty %llu  overflows ",
 		r->depth_now, r->st.depth_max, r->syn_now, r->st.syn_max, (unsigned long long)r->st.queued,
@@ -119,11 +124,12 @@ static void print_threads(FILE *f, const struct thread_row *t, int n)
 		double share = fr.accepts ? (double)t[i].accepts / fr.accepts : 0;
 		char bar[21];
 		int len = (int)(share * 20 + 0.5);
+		ESC_COMM(comm, t[i].comm);
 
 		memset(bar, '#', len);
 		memset(bar + len, ' ', 20 - len);
 		bar[20] = 0;
-		fprintf(f, "  %-8u %-8u %-16s %9llu %5.1f%% %s %7llu %9llu %11llu\n", t[i].pid, t[i].tid, t[i].comm,
+		fprintf(f, "  %-8u %-8u %-16s %9llu %5.1f%% %s %7llu %9llu %11llu\n", t[i].pid, t[i].tid, comm,
 			(unsigned long long)t[i].accepts, share * 100, bar, (unsigned long long)t[i].empty_accepts,
 			(unsigned long long)t[i].reads, (unsigned long long)t[i].read_bytes);
 	}
@@ -168,6 +174,21 @@ static int merge_port_threads(const struct snapshot *snap, const struct report_o
 	return n;
 }
 
+/* One line naming every loss counter that is not zero (see enum lost_kind). */
+static void print_lost(FILE *f, const struct snapshot *snap)
+{
+	const char *sep = "lost (capacity reached, see --max-conns/--max-listeners): ";
+
+	for (int i = 0; i < NR_LOST; i++) {
+		if (!snap->lost[i])
+			continue;
+		fprintf(f, "%s%s %llu", sep, lost_name(i), (unsigned long long)snap->lost[i]);
+		sep = ", ";
+	}
+	if (*sep == ',')
+		fputc('\n', f);
+}
+
 void print_table(FILE *f, const struct snapshot *snap, const struct report_opts *o, double secs)
 {
 	char when[32];
@@ -178,14 +199,11 @@ void print_table(FILE *f, const struct snapshot *snap, const struct report_opts 
 	if (o->redraw)
 		fputs("\033[H\033[2J", f);
 	fprintf(f, "%s  last %.1fs", when, secs);
-	if (snap->lost_events)
-		fprintf(f, "  lost trace records %llu", (unsigned long long)snap->lost_events);
 	if (snap->missed_runs)
 		fprintf(f, "  %llu probe runs skipped by the kernel: counts may be low",
 			(unsigned long long)snap->missed_runs);
-	if (snap->lost_updates)
-		fprintf(f, "  %llu map updates failed (maps full)", (unsigned long long)snap->lost_updates);
 	fputc('\n', f);
+	print_lost(f, snap);
 	for (int i = 0; i < snap->nr_rows; i++) {
 		const struct listener_row *r = &snap->rows[i];
 		bool last_of_port = i + 1 == snap->nr_rows || snap->rows[i + 1].info.port != r->info.port;
@@ -237,7 +255,9 @@ static json_object *threads_json(const struct thread_row *t, int n, json_object 
 
 		json_object_object_add(o, "pid", json_object_new_int64(t[i].pid));
 		json_object_object_add(o, "tid", json_object_new_int64(t[i].tid));
-		json_object_object_add(o, "comm", json_object_new_string(t[i].comm));
+		ESC_COMM(comm, t[i].comm);
+
+		json_object_object_add(o, "comm", json_object_new_string(comm));
 		json_object_object_add(o, "accepts", json_object_new_uint64(t[i].accepts));
 		json_object_object_add(o, "empty_accepts", json_object_new_uint64(t[i].empty_accepts));
 		json_object_object_add(o, "reads", json_object_new_uint64(t[i].reads));
@@ -258,13 +278,14 @@ static json_object *listener_json(const struct listener_row *r)
 	json_object *o = json_object_new_object(), *hist = json_object_new_array();
 	char addr[64];
 	int last = -1;
+	ESC_COMM(owner, r->owner_comm);
 
 	json_object_object_add(o, "port", json_object_new_int64(r->info.port));
 	json_object_object_add(o, "addr", json_object_new_string(format_addr(&r->info, addr, sizeof(addr))));
 	json_object_object_add(o, "netns", json_object_new_uint64(r->info.netns));
 	json_object_object_add(o, "inode", json_object_new_uint64(r->info.inode));
 	json_object_object_add(o, "pid", json_object_new_int64(r->owner_pid));
-	json_object_object_add(o, "comm", json_object_new_string(r->owner_comm));
+	json_object_object_add(o, "comm", json_object_new_string(owner));
 	json_object_object_add(o, "backlog", json_object_new_int64(r->info.backlog));
 	json_object_object_add(o, "closed", json_object_new_boolean(r->gone));
 	json_object_object_add(o, "depth", json_object_new_int64(r->depth_now));
@@ -318,6 +339,16 @@ static json_object *ports_json(const struct snapshot *snap, const struct report_
 	return arr;
 }
 
+static json_object *lost_json(const struct snapshot *snap)
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < NR_LOST; i++)
+		json_object_object_add(o, lost_name(i), json_object_new_uint64(snap->lost[i]));
+	json_object_object_add(o, "missed_runs", json_object_new_uint64(snap->missed_runs));
+	return o;
+}
+
 void print_json(FILE *f, const struct snapshot *snap, const struct report_opts *o, double secs, bool summary)
 {
 	json_object *root = json_object_new_object(), *ls = json_object_new_array();
@@ -329,9 +360,7 @@ void print_json(FILE *f, const struct snapshot *snap, const struct report_opts *
 	for (int h = 0; h < NR_HOOKS; h++)
 		json_object_object_add(hooks, hook_name(h), json_object_new_string(mechanism_name(o->plan->mech[h])));
 	json_object_object_add(root, "hooks", hooks);
-	json_object_object_add(root, "lost_events", json_object_new_uint64(snap->lost_events));
-	json_object_object_add(root, "lost_updates", json_object_new_uint64(snap->lost_updates));
-	json_object_object_add(root, "missed_runs", json_object_new_uint64(snap->missed_runs));
+	json_object_object_add(root, "lost", lost_json(snap));
 	for (int i = 0; i < snap->nr_rows; i++) {
 		const struct listener_row *r = &snap->rows[i];
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* --trace: one line per connection event, as the kernel moves it from handshake to read. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
 #include "acceptscope.h"
+#include "escape.h"
 #include "trace.h"
 
 static const char *event_name(__u32 type)
@@ -27,7 +29,7 @@ void trace_header(FILE *f, bool json)
 
 static double first_ts = -1;
 
-static void print_json_event(const struct conn_event *e, double t)
+static void print_json_event(const struct conn_event *e, const char *comm, double t)
 {
 	json_object *o = json_object_new_object();
 
@@ -52,7 +54,7 @@ static void print_json_event(const struct conn_event *e, double t)
 	case EV_FIRST_READ:
 		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 		json_object_object_add(o, "tid", json_object_new_int64(e->tid));
-		json_object_object_add(o, "comm", json_object_new_string(e->comm));
+		json_object_object_add(o, "comm", json_object_new_string(comm));
 		if (e->type == EV_FIRST_READ)
 			json_object_object_add(o, "bytes", json_object_new_uint64(e->value));
 		break;
@@ -65,16 +67,18 @@ int handle_trace_event(void *ctx, void *data, size_t size)
 {
 	const struct conn_event *e = data;
 	bool json = *(bool *)ctx;
+	char comm[ESCAPED_LEN(TASK_COMM_LEN)];
 	double t;
 
 	if (size < sizeof(*e))
 		return 0;
+	escape_text(comm, sizeof(comm), e->comm, sizeof(e->comm));
 	if (first_ts < 0)
 		first_ts = e->ts_ns / 1e9;
 	t = e->ts_ns / 1e9 - first_ts;
 	if (json) {
-		print_json_event(e, t);
-		return 0;
+		print_json_event(e, comm, t);
+		return write_status(stdout);
 	}
 	printf("%-12.6f %-9s %-6u %-6u ", t, event_name(e->type), e->port, e->rport);
 	switch (e->type) {
@@ -88,17 +92,23 @@ int handle_trace_event(void *ctx, void *data, size_t size)
 		break;
 	case EV_ACCEPTED:
 		if (e->value)
-			printf("%-8u %-8u %-16s waited %.1f us in the accept queue\n", e->pid, e->tid, e->comm,
+			printf("%-8u %-8u %-16s waited %.1f us in the accept queue\n", e->pid, e->tid, comm,
 			       e->value / 1e3);
 		else
-			printf("%-8u %-8u %-16s wait unknown\n", e->pid, e->tid, e->comm);
+			printf("%-8u %-8u %-16s wait unknown\n", e->pid, e->tid, comm);
 		break;
 	case EV_FIRST_READ:
-		printf("%-8u %-8u %-16s first read, %llu bytes\n", e->pid, e->tid, e->comm,
+		printf("%-8u %-8u %-16s first read, %llu bytes\n", e->pid, e->tid, comm,
 		       (unsigned long long)e->value);
 		break;
 	}
-	fflush(stdout);
+	return write_status(stdout);
+}
+
+int write_status(FILE *f)
+{
+	if (fflush(f) == EOF || ferror(f))
+		return errno ? -errno : -EIO;
 	return 0;
 }
 

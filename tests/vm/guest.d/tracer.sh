@@ -118,7 +118,7 @@ overflow() {
 	grep -q 'kprobe programs do not nest' $W/t.err || fail "$_what: no warning about skipped kprobe runs"
 	_got=$(echo "$_l" | jq .overflows)
 	[ "$_got" = $_grew ] ||
-		fail "$_what: overflows $_got, ListenOverflows grew by $_grew (missed runs $(jq .missed_runs $W/summary.json))"
+		fail "$_what: overflows $_got, ListenOverflows grew by $_grew (missed runs $(jq .lost.missed_runs $W/summary.json))"
 	! grep -q '"event":"lost"' $W/t.json || fail "$_what: per-event records were lost"
 	_syn=$(grep -c '"stage":"syn"' $W/t.json) _hs=$(grep -c '"stage":"handshake"' $W/t.json)
 	[ $((_syn + _hs)) = $_got ] && [ $_syn -gt 0 ] || fail "$_what: $_syn SYN and $_hs handshake drop records for $_got overflows"
