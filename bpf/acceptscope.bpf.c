@@ -899,6 +899,22 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 
 /* ---- children leave: forget them so a reused struct sock is not misattributed ---- */
 
+/*
+ * A listener stopped listening: no longer sampled, and marked closed so user space
+ * shows it so (even if it came and went between two samples) and reaps its entries.
+ */
+static __always_inline void forget_listener(const struct sock *sk)
+{
+	listener_id_t id = listener_id(sk);
+	struct listener_info *info = bpf_map_lookup_elem(&listener_info, &id);
+	__u64 key = (__u64)sk;
+
+	if (info)
+		info->closed = 1;
+	bpf_map_delete_elem(&watched, &key);
+	bpf_map_delete_elem(&samples, &key);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -907,10 +923,8 @@ int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 	if (newstate != TCP_CLOSE)
 		return 0;
 	bpf_map_delete_elem(&conns, &key);
-	if (oldstate == TCP_LISTEN) {
-		bpf_map_delete_elem(&watched, &key);
-		bpf_map_delete_elem(&samples, &key);
-	}
+	if (oldstate == TCP_LISTEN)
+		forget_listener(sk);
 	return 0;
 }
 
@@ -947,8 +961,15 @@ int tp_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	if (!fd)
 		return 0;
 	sk = ctx->ret == 0 ? listener_of_fd(*fd) : NULL;
-	if (sk && listener_wanted(sk))
+	if (sk && listener_wanted(sk)) {
+		/* listen() again after shutdown(): the same socket listens anew. */
+		listener_id_t id = listener_id(sk);
+		struct listener_info *info = bpf_map_lookup_elem(&listener_info, &id);
+
+		if (info)
+			info->closed = 0;
 		watch(sk);
+	}
 	bpf_map_delete_elem(&listen_fds, &tid);
 	return 0;
 }

@@ -33,14 +33,16 @@ require_bpf
 # Programs are freed after an RCU grace period, not at the tracer's exit: wait for it.
 no_progs_left() { [[ $(our_progs) == 0 ]]; }
 assert_detached() { wait_until 10 "acceptscope's programs to be unloaded ($1)" no_progs_left; log "no programs left $1"; }
-our_progs() { bpftool prog list 2>/dev/null | grep -cE 'fexit_inet_csk|kprobe_inet_csk|tp_enter_accept|tp_sk_data_rea|tp_sock_recv_le|iter_listeners|tp_inet_sock_se|tp_kfree_skb' || true; }
+our_progs() { bpftool prog list 2>/dev/null | grep -cE 'fexit_inet_csk|kprobe_inet_csk|tp_exit_accept|tp_sk_data_rea|tp_sock_recv_le|iter_listeners|tp_inet_sock_se|tp_kfree_skb' || true; }
 assert_detached "before the test (earlier tests)"
 
 # --- without privileges: exit 2 and the reason, nothing left behind ---
 rc=0
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/acceptscope" -d 1 2>&1 >/dev/null) || rc=$?
 assert_eq "exit status as nobody" 2 "$rc"
-[[ $(tail -n 1 <<<"$out") == *"not permitted: run as root"* ]] || fail "no reason given as nobody: $out"
+# One line, the reason, before any hook-plan line.
+assert_eq "lines on stderr as nobody" 1 "$(wc -l <<<"$out")"
+[[ $out == *"not permitted: run as root"* ]] || fail "no reason given as nobody: $out"
 assert_detached "after a refused start"
 
 # --- SO_REUSEPORT: 4 shards, each its own socket; a port watched before anything listens ---

@@ -70,7 +70,7 @@ struct listener_info {
 	__u32 port;		/* local port, host order */
 	__u8 addr[16];		/* local address: 4 bytes for AF_INET, 16 for AF_INET6 */
 	__u32 backlog;		/* sk_max_ack_backlog */
-	__u32 pad;
+	__u32 closed;		/* it stopped listening (set by the state hook) */
 };
 
 /* Per (listener, thread), per CPU. */

@@ -218,10 +218,26 @@ static void add_listener_stats(struct listener_stats *sum, const struct listener
 	}
 }
 
+/* A row the listener sample does not have: closed since it was sampled, or never sampled. */
+static void identify_unsampled(struct collector *c, struct listener_row *r)
+{
+	struct known_listener *k = known_find(c, r->id, false);
+
+	if (k && k->sampled_once) {
+		/* Closed since: its drops stay as last sampled. */
+		r->info = k->info;
+		r->gone = true;
+		r->drops_base = k->drops_base;
+		r->drops_now = k->drops_last;
+	} else if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.listener_info), &r->id, &r->info) == 0 &&
+		   r->info.closed) {
+		r->gone = true;	/* came and went between two samples */
+	}
+}
+
 static int read_listener_stats(struct collector *c, struct snapshot *snap)
 {
 	int map = bpf_map__fd(c->skel->maps.listener_stats);
-	int info_map = bpf_map__fd(c->skel->maps.listener_info);
 	struct listener_stats *v = calloc(c->ncpus, sizeof(*v));
 	__u64 key, *prev = NULL;
 
@@ -237,19 +253,8 @@ static int read_listener_stats(struct collector *c, struct snapshot *snap)
 		if (!r)
 			break;
 		add_listener_stats(&r->st, v, c->ncpus);
-		if (!r->sampled && !r->gone) {
-			struct known_listener *k = known_find(c, key, false);
-
-			if (k && k->sampled_once) {
-				/* Closed since: its drops stay as last sampled. */
-				r->info = k->info;
-				r->gone = true;
-				r->drops_base = k->drops_base;
-				r->drops_now = k->drops_last;
-			} else {
-				bpf_map_lookup_elem(info_map, &key, &r->info);
-			}
-		}
+		if (!r->sampled && !r->gone)
+			identify_unsampled(c, r);
 	}
 	free(v);
 	return 0;
@@ -273,15 +278,8 @@ static int read_thread_stats(struct collector *c, struct snapshot *snap)
 		r = row_get(snap, key.listener);
 		if (!r)
 			break;
-		if (!r->sampled && !r->gone) {
-			/* Only reads since its listener's counters were reaped (or never made). */
-			struct known_listener *k = known_find(c, key.listener, false);
-
-			if (k && k->sampled_once)
-				r->info = k->info, r->gone = true;
-			else
-				bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.listener_info), &key.listener, &r->info);
-		}
+		if (!r->sampled && !r->gone)
+			identify_unsampled(c, r);	/* only reads since its counters were reaped */
 		t = realloc(r->threads, (r->nr_threads + 1) * sizeof(*t));
 		if (!t)
 			break;
@@ -494,6 +492,7 @@ static void reap_closed(struct collector *c, struct snapshot *snap)
 			continue;	/* nothing to reap (only per-thread rows) */
 		bpf_map_delete_elem(info, &r->id);
 		k->retired_st = r->st;
+		k->info = r->info;
 		if (k->retired)
 			continue;
 		if (c->nr_retired == c->cap_retired) {
