@@ -2,12 +2,16 @@
 # acceptscope compare: over dispatch and shared-epoll at one short level, the JSON's totals
 # equal the servers' own stats and the client's connections (per thread, by tid); the table
 # and the findings are printed; a failing model is reported and the others still run; SIGINT
-# leaves no child behind; bad arguments exit 2; and the HTML report renders in headless
-# Chromium with its charts drawn and the same numbers in its DOM as in the JSON.
+# leaves no child behind; bad arguments exit 2; without privilege, or with an --html file that
+# cannot be written, compare refuses at once (exit 2, one line) before any run, and a report
+# that cannot be finished or is interrupted leaves no half file; and the HTML report renders in
+# headless Chromium with its charts drawn and the same numbers in its DOM as in the JSON.
 . "$(dirname "$0")/lib.sh"
 require_bpf
 command -v jq >/dev/null || skip "jq not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
+command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
+command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
 
 AS=$BIN/acceptscope
 MODELS=dispatch,shared-epoll
@@ -24,7 +28,91 @@ for args in "--models nope" "--models dispatch,,single" "--threads 0" "--duratio
 done
 "$AS" compare --help | grep -q -- '--levels' || fail "compare --help does not describe --levels"
 
+# --- refused at once, before any run: no privilege, an --html file that cannot be written ---
+# Copies nobody can run, in a directory it can reach; the demo server and the load generator
+# are wrappers that leave a mark in $G/started when compare starts one, then run the real one.
+G=$TMP/guarded
+chmod 711 "$TMP"
+mkdir -m 755 "$G"
+mkdir -m 777 "$G/started"
+cp "$AS" "$G/acceptscope"
+for b in demo load; do
+	cp "$BIN/acceptscope-$b" "$G/acceptscope-$b.real"
+	printf '#!/bin/sh\n: >"%s/started/%s.$$"\nexec "%s/acceptscope-%s.real" "$@"\n' "$G" "$b" "$G" "$b" \
+		>"$G/acceptscope-$b"
+	chmod 755 "$G/acceptscope-$b"
+done
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+
+# refused WHAT EXPECTED-LINE CMD...: CMD exits 2 within 2 s (its runs would take 10 s and more)
+# with EXPECTED-LINE alone on stderr, nothing on stdout, and no server or load started.
+refused() {
+	local what=$1 line=$2 rc=0 t0 ms
+	shift 2
+	t0=$(now_ms)
+	timeout -s KILL 20 "$@" >"$TMP/ref.out" 2>"$TMP/ref.err" || rc=$?
+	ms=$(($(now_ms) - t0))
+	assert_eq "$what: exit status" 2 "$rc"
+	assert_eq "$what: stderr lines" 1 "$(wc -l <"$TMP/ref.err")"
+	assert_eq "$what: stderr" "$line" "$(cat "$TMP/ref.err")"
+	[[ ! -s $TMP/ref.out ]] || fail "$what printed to stdout: $(head -3 "$TMP/ref.out")"
+	assert_le "$what: milliseconds to exit" 2000 "$ms"
+	assert_eq "$what: servers and loads started" "" "$(ls -A "$G/started")"
+}
+NOPERM="acceptscope compare: not permitted: run as root (or with CAP_BPF and CAP_PERFMON)"
+refused "compare as nobody" "$NOPERM" "${NOBODY[@]}" "$G/acceptscope" compare --duration 10
+refused "compare as nobody with CAP_BPF alone" "$NOPERM" \
+	"${NOBODY[@]}" --inh-caps=+bpf --ambient-caps=+bpf "$G/acceptscope" compare --duration 10
+# Arguments come first: their errors and --help need no privilege.
+refused "compare --bogus as nobody" "acceptscope compare: unknown option '--bogus' (see acceptscope compare --help)" \
+	"${NOBODY[@]}" "$G/acceptscope" compare --bogus
+"${NOBODY[@]}" "$G/acceptscope" compare --help | grep -q -- '--levels' || fail "compare --help as nobody failed"
+
+refused "--html in a missing directory" \
+	"acceptscope compare: cannot write --html /nonexistent-dir/x.html: No such file or directory" \
+	"$G/acceptscope" compare --duration 10 --html /nonexistent-dir/x.html
+refused "--html a directory" "acceptscope compare: cannot write --html $TMP: Is a directory" \
+	"$G/acceptscope" compare --duration 10 --html "$TMP"
+# A read-only file system, mounted in a mount namespace of its own.
+mkdir "$TMP/ro"
+# shellcheck disable=SC2016  # expanded by that sh
+refused "--html on a read-only file system" \
+	"acceptscope compare: cannot write --html $TMP/ro/x.html: Read-only file system" \
+	unshare -m sh -c 'mount -t tmpfs -o ro tmpfs "$1" && exec "$2" compare --duration 10 --html "$1/x.html"' \
+	sh "$TMP/ro" "$G/acceptscope"
+[[ -e /nonexistent-dir ]] && fail "compare created /nonexistent-dir"
+
+# With CAP_BPF and CAP_PERFMON (ambient, so the tracer it starts has them too) nobody may.
+if "${NOBODY[@]}" --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon true 2>/dev/null; then
+	rc=0
+	timeout -s KILL 60 "${NOBODY[@]}" --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon "$G/acceptscope" \
+		compare --models dispatch --levels light --duration 0.5 --json >"$TMP/caps.json" 2>"$TMP/caps.err" || rc=$?
+	cat "$TMP/caps.err"
+	assert_eq "compare as nobody with CAP_BPF and CAP_PERFMON: exit status" 0 "$rc"
+	assert_eq "compare as nobody with CAP_BPF and CAP_PERFMON: runs" "dispatch ok" \
+		"$(jq -r '.runs[] | "\(.model) \(.status)"' "$TMP/caps.json")"
+else
+	log "this setpriv cannot grant CAP_BPF and CAP_PERFMON: not checked that they suffice"
+fi
+
+# A report that cannot be finished (a 4 KiB file system: ENOSPC part way) leaves no half file.
+mkdir "$TMP/small"
+rc=0
+# shellcheck disable=SC2016  # expanded by that sh
+timeout -s KILL 60 unshare -m sh -c 'mount -t tmpfs -o size=4k tmpfs "$1" || exit 99; s=0
+	"$2" compare --models dispatch --levels light --duration 0.5 --html "$1/r.html" || s=$?
+	ls -A "$1" >"$3"; exit $s' sh "$TMP/small" "$AS" "$TMP/small.ls" >"$TMP/small.out" 2>"$TMP/small.err" || rc=$?
+cat "$TMP/small.err"
+assert_eq "--html on a full file system: exit status" 1 "$rc"
+assert_eq "--html on a full file system: stderr" \
+	"acceptscope compare: cannot write $TMP/small/r.html: No space left on device" "$(cat "$TMP/small.err")"
+grep -Eq '^dispatch +light ' "$TMP/small.out" || fail "--html on a full file system: no table printed"
+assert_eq "--html on a full file system: files left" "" "$(cat "$TMP/small.ls")"
+
 # --- the JSON document and the HTML report ---
+# Over an older, longer file: the report replaces all of it.
+head -c 300000 /dev/zero | tr '\0' x >"$TMP/report.html"
 rc=0
 timeout -s KILL 80 "$AS" compare --models "$MODELS" --levels light --threads 3 --duration 2 \
 	--json --html "$TMP/report.html" >"$TMP/compare.json" 2>"$TMP/compare.err" || rc=$?
@@ -103,13 +191,19 @@ jq -r '.runs[0].error' "$TMP/fail.json" | grep -q 'refusing for the test' || fai
 grep -q 'shared-epoll at light failed' "$TMP/fail.err" || fail "the failure is not on stderr"
 
 # --- SIGINT of compare: every child stops ---
-"$AS" compare --models shared-blocking --levels light --duration 20 >"$TMP/int.out" 2>"$TMP/int.err" &
+# The --html file did not exist: created (empty) up front, removed when no report is written.
+"$AS" compare --models shared-blocking --levels light --duration 20 --html "$TMP/int.html" \
+	>"$TMP/int.out" 2>"$TMP/int.err" &
 CPID=$!
 _PIDS+=("$CPID")
 kids_running() { [[ $(pgrep -P "$CPID" | wc -l) -ge 3 ]]; }	# server, tracer, load
 wait_until 30 "compare to start its server, tracer and load" kids_running
 kids=$(pgrep -P "$CPID" | tr '\n' ' ')
 log "compare $CPID children: $kids"
+[[ -f $TMP/int.html && ! -s $TMP/int.html ]] || fail "--html file not created empty before the runs"
+for k in $kids; do
+	[[ -z $(find "/proc/$k/fd" -lname "$TMP/int.html" 2>/dev/null) ]] || fail "child $k of compare holds the --html file open"
+done
 kill -INT "$CPID"
 wait_exit 20 "$CPID" >/dev/null
 assert_eq "compare on SIGINT: exit status" 130 "$WAIT_STATUS"
@@ -117,10 +211,29 @@ for k in $kids; do
 	kill -0 "$k" 2>/dev/null && fail "child $k of compare still running after SIGINT"
 done
 log "no child left behind"
+[[ -e $TMP/int.html ]] && fail "interrupted compare left its empty --html file"
+log "interrupted compare removed the --html file it had created"
+
+# The --html file existed: an interrupted compare leaves it as it was.
+echo "an older report" >"$TMP/old.html"
+rm -f "$G/started"/*
+"$G/acceptscope" compare --models shared-blocking --levels light --duration 20 --html "$TMP/old.html" \
+	>"$TMP/int2.out" 2>"$TMP/int2.err" &
+CPID=$!
+_PIDS+=("$CPID")
+load_started() { compgen -G "$G/started/load.*"; }
+wait_until 30 "compare to start its load" load_started
+kill -INT "$CPID"
+wait_exit 20 "$CPID" >/dev/null
+assert_eq "compare on SIGINT, over an older --html file: exit status" 130 "$WAIT_STATUS"
+assert_eq "interrupted compare: the older --html file" "an older report" "$(cat "$TMP/old.html")"
 
 # --- the HTML report in headless Chromium ---
 H=$TMP/report.html
 [[ -s $H ]] || fail "no HTML report written"
+assert_eq "report: first line" "<!DOCTYPE html>" "$(head -n 1 "$H")"
+assert_eq "report: last line" "</html>" "$(tail -n 1 "$H")"
+grep -q xxxxxxxx "$H" && fail "the report still holds some of the older file"
 grep -Eqi '<script|src="http|href="http|@import|url\(' "$H" && fail "the report is not self-contained"
 if ! command -v chromium >/dev/null; then
 	bash "$(dirname "$0")/../scripts/deps.sh" browser >&2 || skip "cannot install chromium (scripts/deps.sh browser)"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "compare.h"
+#include "privilege.h"
 
 volatile sig_atomic_t cmp_interrupted;
 
@@ -32,8 +33,9 @@ static const char usage_text[] =
 "Run each acceptscope-demo accept model under the same load from acceptscope-load, trace\n"
 "it with acceptscope, and compare: requests/s and latency (client), accept-queue depth,\n"
 "wait and overflows, empty accepts, how evenly the threads shared accepts and reads\n"
-"(tracer), checked against the server's own per-thread counters.  Needs root (BPF).\n"
-"acceptscope-demo and acceptscope-load are taken from this binary's directory.\n"
+"(tracer), checked against the server's own per-thread counters.  Needs root (or CAP_BPF\n"
+"and CAP_PERFMON).  acceptscope-demo and acceptscope-load are taken from this binary's\n"
+"directory.\n"
 "\n"
 "OPTIONS\n"
 "  -m, --models LIST      comma-separated demo models (default: all of single, dispatch,\n"
@@ -50,14 +52,16 @@ static const char usage_text[] =
 "                         level's connection count is then the most allowed in flight\n"
 "  -w, --work-us U        the server burns U microseconds of CPU per request (default 0)\n"
 "  -j, --json             print one JSON document instead of the table\n"
-"  -o, --html FILE        also write a self-contained HTML report to FILE\n"
+"  -o, --html FILE        also write a self-contained HTML report to FILE (opened before\n"
+"                         the runs; removed again if compare created it and is interrupted)\n"
 "  -h, --help             show this help\n"
 "\n"
 "Every request is a new connection.  A run that fails (or exceeds its deadline, when all\n"
 "its processes are killed) is reported as failed and the others still run.\n"
 "\n"
 "EXIT STATUS\n"
-"  0 every run succeeded, 1 some run failed, 2 bad arguments, 130 interrupted.\n"
+"  0 every run succeeded, 1 some run failed, 2 bad arguments, no privilege, or an --html\n"
+"  FILE that cannot be written (refused before any run starts), 130 interrupted.\n"
 "\n"
 "EXAMPLES\n"
 "  acceptscope compare                                   # all models, light and saturated\n"
@@ -272,13 +276,84 @@ static void remove_tmpdir(const char *dir)
 	rmdir(dir);
 }
 
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Everything that can be known to fail before the first run is checked here, so that compare
+ * refuses at once instead of after minutes of runs: privilege, the two other binaries, the
+ * --html file (opened now: see cmp_html_open).  0, or compare's exit status: 2 when it cannot
+ * run as asked (like bad arguments), 1 when this system cannot run it.
+ */
+static int prepare(struct cmp_config *cfg, struct cmp_html_out *html)
+{
+	/* Every run starts this binary as the tracer, which loads BPF programs: without the
+	 * privilege to, each run would fail the same way, one after another.  Decided as the
+	 * tracer decides it (uid 0, or the capabilities in the effective set; ambient ones, as
+	 * setpriv or systemd's AmbientCapabilities= give, pass on to the tracer). */
+	if (!bpf_privileged()) {
+		fprintf(stderr, "acceptscope compare: %s\n", NOT_PERMITTED);
+		return 2;
+	}
+	if (find_binaries(cfg))
+		return 1;
+	/* From here a signal only stops compare at the next check, which removes what it made. */
+	catch_signals();
+	if (cfg->html && cmp_html_open(html, cfg->html)) {
+		fprintf(stderr, "acceptscope compare: cannot write --html %s: %s\n", cfg->html, strerror(errno));
+		return 2;
+	}
+	snprintf(cfg->tmpdir, sizeof(cfg->tmpdir), "/tmp/acceptscope-compare.XXXXXX");
+	if (!mkdtemp(cfg->tmpdir)) {
+		fprintf(stderr, "acceptscope compare: cannot create a directory in /tmp: %s\n", strerror(errno));
+		cmp_html_discard(html);
+		return 1;
+	}
+	return 0;
+}
+
+/* Run every model at every level into @runs; the number run (all but when interrupted). */
+static int run_all(const struct cmp_config *cfg, struct cmp_run *runs, int *failed)
+{
+	int n = 0;
+
+	for (int m = 0; m < cfg->nr_models && !cmp_interrupted; m++) {
+		for (int l = 0; l < cfg->nr_levels && !cmp_interrupted; l++) {
+			struct cmp_run *r = &runs[n];
+
+			r->model = cfg->models[m];
+			r->level = &cfg->levels[l];
+			r->connections = cfg->connections ? cfg->connections : cfg->levels[l].connections;
+			if (cmp_run_one(cfg, r, n, cfg->nr_models * cfg->nr_levels) < 0) {
+				cmp_run_free(r);
+				return n;
+			}
+			n++;
+			if (!r->ok) {
+				(*failed)++;
+				fprintf(stderr, "acceptscope compare: %s at %s failed: %s\n", r->model, r->level->name,
+					r->error);
+			}
+		}
+	}
+	return n;
+}
+
 int compare_main(int argc, char **argv)
 {
 	static struct cmp_config cfg = { .threads = 4, .duration = 3 };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct cmp_html_out html = {};
 	struct cmp_run *runs;
 	char **findings = NULL;
-	int n = 0, failed = 0, ret = 0;
+	int n = 0, failed = 0, ret;
 
 	parse_args(&cfg, argc, argv);
 	if (!cfg.nr_models) {
@@ -291,46 +366,22 @@ int compare_main(int argc, char **argv)
 
 		parse_levels(&cfg, def);
 	}
-	if (find_binaries(&cfg))
-		return 1;
-	snprintf(cfg.tmpdir, sizeof(cfg.tmpdir), "/tmp/acceptscope-compare.XXXXXX");
-	if (!mkdtemp(cfg.tmpdir)) {
-		fprintf(stderr, "acceptscope compare: cannot create a directory in /tmp: %s\n", strerror(errno));
-		return 1;
-	}
+	ret = prepare(&cfg, &html);
+	if (ret)
+		return ret;
 	runs = calloc(cfg.nr_models * cfg.nr_levels, sizeof(*runs));
-	if (!runs)
-		return 1;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	for (int m = 0; m < cfg.nr_models && !cmp_interrupted; m++) {
-		for (int l = 0; l < cfg.nr_levels && !cmp_interrupted; l++) {
-			struct cmp_run *r = &runs[n];
-
-			r->model = cfg.models[m];
-			r->level = &cfg.levels[l];
-			r->connections = cfg.connections ? cfg.connections : cfg.levels[l].connections;
-			if (cmp_run_one(&cfg, r, n, cfg.nr_models * cfg.nr_levels) < 0) {
-				cmp_run_free(r);
-				break;
-			}
-			n++;
-			if (!r->ok) {
-				failed++;
-				fprintf(stderr, "acceptscope compare: %s at %s failed: %s\n", r->model, r->level->name,
-					r->error);
-			}
-		}
-	}
+	if (runs)
+		n = run_all(&cfg, runs, &failed);
 	cmp_kill_children();
 	if (getenv("ACCEPTSCOPE_COMPARE_KEEP"))	/* for debugging: what the children wrote */
 		fprintf(stderr, "acceptscope compare: the children's output is in %s\n", cfg.tmpdir);
 	else
 		remove_tmpdir(cfg.tmpdir);
+	if (!runs) {
+		fprintf(stderr, "acceptscope compare: out of memory\n");
+		ret = 1;
+		goto out;
+	}
 	if (cmp_interrupted) {
 		fprintf(stderr, "acceptscope compare: interrupted; every child process stopped\n");
 		ret = 130;
@@ -347,13 +398,14 @@ int compare_main(int argc, char **argv)
 		cmp_print_table(stdout, &cfg, runs, n, findings);
 	}
 	fflush(stdout);
-	if (cfg.html && cmp_write_html(cfg.html, &cfg, runs, n, findings)) {
+	if (cfg.html && cmp_write_html(&html, &cfg, runs, n, findings)) {
 		fprintf(stderr, "acceptscope compare: cannot write %s: %s\n", cfg.html, strerror(errno));
 		ret = 1;
 	}
 	if (failed)
 		ret = 1;
 out:
+	cmp_html_discard(&html);	/* once the report is written, a no-op */
 	cmp_findings_free(findings);
 	for (int i = 0; i < n; i++)
 		cmp_run_free(&runs[i]);

@@ -121,8 +121,26 @@ extern const int cmp_nr_fields;
 int cmp_field_value(const struct cmp_run *run, int i, char *val, size_t vlen, char *shown, size_t slen);
 
 /* compare_html.c */
-int cmp_write_html(const char *path, const struct cmp_config *cfg, const struct cmp_run *runs, int n,
+/* The --html file, opened before the first run (see cmp_html_open) and written after the last. */
+struct cmp_html_out {
+	const char *path;
+	FILE *f;
+	bool created;		/* compare created it: removed again when no report is written */
+	bool regular;		/* a regular file: truncated only when the report is written */
+	bool writing;		/* the report is being written: the old content is gone */
+	dev_t dev;
+	ino_t ino;
+};
+/* Open @path for writing; -1 with errno when it cannot be (no such directory, a directory,
+ * read-only, not permitted).  The file is close-on-exec: no child of compare holds it. */
+int cmp_html_open(struct cmp_html_out *o, const char *path);
+/* Write the report into @o and close it; -1 with errno on failure, when what was written is
+ * removed (cmp_html_discard). */
+int cmp_write_html(struct cmp_html_out *o, const struct cmp_config *cfg, const struct cmp_run *runs, int n,
 		   char **findings);
+/* No report after all (interrupted, or failed before the runs): close @o, and remove the file
+ * if compare created it, or empty it if a report was being written into it. */
+void cmp_html_discard(struct cmp_html_out *o);
 
 /* `acceptscope compare ...`: argv[0] is "compare". */
 int compare_main(int argc, char **argv);
