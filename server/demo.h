@@ -50,6 +50,7 @@ struct config {
 	unsigned accept_delay_us;
 	double duration_s;     /* 0: run until signalled */
 	uint64_t idle_timeout_ms;
+	uint64_t request_timeout_ms; /* from a request's first byte to its last */
 	const char *stats_path;
 	bool quiet;
 };

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -10,56 +11,111 @@
 
 #define EVLOOP_BATCH 256
 
-/* ---- deadline list: connections ordered by when they time out ------------------
- * Every deadline is "now + idle timeout" at the time it is set, and a touched
- * connection moves to the newest end, so the list stays sorted for free. */
+/* ---- timer lists: connections ordered by when they time out -------------------
+ * A connection is on the idle list from adoption to close (or, reqdispatch,
+ * until a worker takes it) and on the request list while a request is partly
+ * in.  Every deadline on a list is "now + that list's timeout" at the time it
+ * is set, and a restarted timer moves to the newest end, so each list stays
+ * sorted for free and expiry only ever looks at the oldest entries. */
 
+static struct conn *timer_conn(const struct timer_list *list, struct timer *t)
+{
+	return (struct conn *)((char *)t - list->offset);
+}
+
+static void timer_unlist(struct timer_list *list, struct timer *t)
+{
+	if (!t->listed)
+		return;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		list->oldest = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		list->newest = t->prev;
+	t->prev = t->next = NULL;
+	t->listed = false;
+}
+
+static void timer_append(struct timer_list *list, struct timer *t, uint64_t deadline_ms)
+{
+	timer_unlist(list, t);
+	t->deadline_ms = deadline_ms;
+	t->prev = list->newest;
+	if (list->newest)
+		list->newest->next = t;
+	else
+		list->oldest = t;
+	list->newest = t;
+	t->listed = true;
+}
+
+/* Off both lists: closed, or (reqdispatch) handed to a worker with its request complete. */
 void conn_unlist(struct evloop *l, struct conn *c)
 {
-	if (!c->listed)
-		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		l->oldest = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		l->newest = c->prev;
-	c->prev = c->next = NULL;
-	c->listed = false;
+	timer_unlist(&l->idle, &c->idle);
+	timer_unlist(&l->requests, &c->request);
 }
 
 /* Restart c's idle timeout.  Called when a connection arrives, after each
  * response, and while a body is arriving; not for header bytes, so that a
- * slowloris client trickling headers is cut off one timeout after it began. */
+ * slowloris client trickling headers is cut off one timeout after it began.
+ * Body bytes do restart it, so a slow upload survives; the request deadline
+ * is what stops a body trickled forever. */
 void conn_touch(struct evloop *l, struct conn *c)
 {
-	conn_unlist(l, c);
-	c->deadline_ms = l->now_ms + l->ctx->srv->cfg.idle_timeout_ms;
-	c->prev = l->newest;
-	if (l->newest)
-		l->newest->next = c;
-	else
-		l->oldest = c;
-	l->newest = c;
-	c->listed = true;
+	timer_append(&l->idle, &c->idle, l->now_ms + l->ctx->srv->cfg.idle_timeout_ms);
+}
+
+/* Call after each parse that left c waiting for input: the first byte of a
+ * request starts its deadline (--request-timeout), which nothing restarts
+ * until the request is complete, so neither headers nor a body trickled a
+ * byte at a time can hold the connection longer.  Nothing partly in: none. */
+void conn_request_track(struct evloop *l, struct conn *c)
+{
+	if (!conn_mid_request(c))
+		timer_unlist(&l->requests, &c->request);
+	else if (!c->request.listed)
+		timer_append(&l->requests, &c->request, l->now_ms + l->ctx->srv->cfg.request_timeout_ms);
+}
+
+/* The request is complete: its deadline is over; a pipelined one behind it
+ * gets its own from when conn_request_track next sees it. */
+void conn_request_done(struct evloop *l, struct conn *c)
+{
+	timer_unlist(&l->requests, &c->request);
+}
+
+static uint64_t list_next_deadline(const struct timer_list *list)
+{
+	return list->oldest ? list->oldest->deadline_ms : UINT64_MAX;
 }
 
 static int next_timeout(const struct evloop *l)
 {
-	if (!l->oldest)
+	uint64_t idle = list_next_deadline(&l->idle), request = list_next_deadline(&l->requests);
+	uint64_t next = idle < request ? idle : request;
+
+	if (next == UINT64_MAX)
 		return -1;
-	if (l->oldest->deadline_ms <= l->now_ms)
+	if (next <= l->now_ms)
 		return 0;
-	uint64_t ms = l->oldest->deadline_ms - l->now_ms;
+	uint64_t ms = next - l->now_ms;
 	return ms > 60000 ? 60000 : (int)ms;
 }
 
-static void expire_idle(struct evloop *l)
+static void expire_list(struct evloop *l, struct timer_list *list)
 {
-	while (l->oldest && l->oldest->deadline_ms <= l->now_ms)
-		conn_close(l, l->oldest);
+	while (list->oldest && list->oldest->deadline_ms <= l->now_ms)
+		conn_close(l, timer_conn(list, list->oldest));
+}
+
+static void expire_timers(struct evloop *l)
+{
+	expire_list(l, &l->idle);
+	expire_list(l, &l->requests);
 }
 
 /* ---- connections -------------------------------------------------------------- */
@@ -68,9 +124,8 @@ static void expire_idle(struct evloop *l)
 void conn_init(struct conn *c, int fd)
 {
 	c->src = (struct source){.kind = SRC_CONN, .fd = fd};
-	c->prev = c->next = NULL;
-	c->deadline_ms = 0;
-	c->listed = false;
+	c->idle = c->request = (struct timer){0};
+	c->next = NULL;
 	c->close_when_sent = false;
 	http_reset(&c->http);
 	c->out = NULL;
@@ -198,6 +253,7 @@ static void serve_buffered(struct evloop *l, struct conn *c)
 {
 	while (http_advance(&c->http, c->buf, &c->start, c->len) == HTTP_READY) {
 		bool keep = c->http.keep_alive;
+		conn_request_done(l, c);
 		enum send_result r = conn_respond(l->ctx, &l->resp, c);
 		http_reset(&c->http);
 		if (r == SEND_FAILED || (r == SEND_DONE && !keep)) {
@@ -213,6 +269,7 @@ static void serve_buffered(struct evloop *l, struct conn *c)
 		}
 		conn_touch(l, c);
 	}
+	conn_request_track(l, c);
 }
 
 static void serve_writable(struct evloop *l, struct conn *c)
@@ -278,7 +335,9 @@ int evloop_watch_listener(struct evloop *l, int fd, uint32_t extra_events)
 
 int evloop_init(struct evloop *l, struct worker_ctx *ctx, const struct evloop_ops *ops)
 {
-	*l = (struct evloop){.ctx = ctx, .ops = ops, .epfd = -1, .now_ms = now_ms()};
+	*l = (struct evloop){.ctx = ctx, .ops = ops, .epfd = -1, .now_ms = now_ms(),
+			     .idle.offset = offsetof(struct conn, idle),
+			     .requests.offset = offsetof(struct conn, request)};
 	responses_build(&l->resp, gettid(), ctx->srv->cfg.model->name);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
@@ -324,7 +383,7 @@ void evloop_run(struct evloop *l)
 			else if (src->kind == SRC_NOTIFY)
 				l->ops->on_notify(l, src);
 		}
-		expire_idle(l);
+		expire_timers(l);
 	}
 	/* A break out of epoll_wait skips after_accepts: give up what before_wait took. */
 	if (l->ops->after_accepts)
@@ -348,8 +407,8 @@ void evloop_serve(struct evloop *l, bool set_up, void *model)
 
 void evloop_destroy(struct evloop *l)
 {
-	while (l->oldest)
-		conn_close(l, l->oldest);
+	while (l->idle.oldest) /* every connection the loop owns is on its idle list */
+		conn_close(l, timer_conn(&l->idle, l->idle.oldest));
 	while (l->spare) {
 		struct conn *c = l->spare;
 		l->spare = c->next;

@@ -1,8 +1,9 @@
 /* Connections and the per-thread epoll loop most models are built from.
  *
  * One struct evloop belongs to one unit and is only ever touched by it: its
- * epoll, its connections (kept in deadline order for the idle timeout), its
- * prebuilt responses.  Models plug in what is specific to them through
+ * epoll, its connections (kept in deadline order on two timer lists, one for
+ * the idle timeout and one for the whole-request deadline), its prebuilt
+ * responses.  Models plug in what is specific to them through
  * struct evloop_ops: what a listener event does, what a notification does,
  * and (reqdispatch) what a readable connection does.
  */
@@ -20,11 +21,24 @@ struct source {
 	int fd;
 };
 
+/* One of a connection's two timeouts, linked on its owner's list for that timeout.
+ * Each list has one fixed timeout, so appending at the newest end keeps it sorted. */
+struct timer {
+	struct timer *prev, *next;
+	uint64_t deadline_ms;
+	bool listed;
+};
+
+struct timer_list {
+	struct timer *oldest, *newest;
+	size_t offset; /* of the timer in struct conn: which of the two this list links */
+};
+
 struct conn {
 	struct source src;        /* first, so a source pointer is a conn pointer */
-	struct conn *prev, *next; /* the owner's deadline list; a queue link in reqdispatch */
-	uint64_t deadline_ms;
-	bool listed;              /* on the owner's deadline list */
+	struct timer idle;        /* --idle-timeout: restarted by progress (see conn_touch) */
+	struct timer request;     /* --request-timeout: runs while a request is partly in */
+	struct conn *next;        /* the owner's spare list; a queue link in reqdispatch */
 	bool close_when_sent;     /* close once the pending response is out (reqdispatch: on return) */
 	struct http_parser http;
 	const char *out;          /* unsent rest of a response (prebuilt, never copied) */
@@ -54,7 +68,8 @@ struct evloop {
 	struct source stop_src;
 	struct source listen_src;
 	struct responses resp;
-	struct conn *oldest, *newest; /* open connections by deadline */
+	struct timer_list idle;       /* every open connection, by idle deadline */
+	struct timer_list requests;   /* connections with a request partly in, by its deadline */
 	struct conn *spare;           /* freed connections, reused before malloc */
 	uint64_t now_ms;              /* taken once per loop iteration */
 	void *model;                  /* per-unit model state */
@@ -72,10 +87,20 @@ struct conn *conn_new(struct evloop *l, int fd);
 struct conn *conn_adopt(struct evloop *l, int fd);
 void conn_close(struct evloop *l, struct conn *c);
 void conn_touch(struct evloop *l, struct conn *c);
+void conn_request_track(struct evloop *l, struct conn *c);
+void conn_request_done(struct evloop *l, struct conn *c);
 void conn_unlist(struct evloop *l, struct conn *c);
 int conn_rearm(struct evloop *l, struct conn *c, uint32_t events);
 void conn_compact(struct conn *c);
 void conn_serve_event(struct evloop *l, struct conn *c, uint32_t events);
+
+/* After parsing: bytes of a request are in but not the whole request (unparsed
+ * header bytes, or a body being skipped).  Empty lines before a request line
+ * are consumed by the parser, so they do not count. */
+static inline bool conn_mid_request(const struct conn *c)
+{
+	return c->start < c->len || c->http.in_body;
+}
 
 enum send_result { SEND_DONE, SEND_PARTIAL, SEND_FAILED };
 enum send_result conn_respond(struct worker_ctx *ctx, const struct responses *resp, struct conn *c);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "load.h"
 
 #define NO_WORKER "-"		/* responses without an X-Worker header */
@@ -153,6 +154,18 @@ static const struct worker_slot **sorted_workers(const struct load_stats *st, ui
 	return v;
 }
 
+/* An X-Worker value comes from the peer: a hostile server could put terminal
+ * escapes or invalid UTF-8 there.  Shown, in text and JSON, only as escaped
+ * text (printable, valid UTF-8); counted under its raw value. */
+struct worker_label {
+	char text[ESCAPED_LEN(WORKER_LEN)];
+};
+
+static const char *worker_label(struct worker_label *label, const struct worker_slot *w)
+{
+	return escape_text(label->text, sizeof(label->text), w->name, sizeof(w->name));
+}
+
 static double elapsed_s(const struct load_stats *st)
 {
 	return (double)st->elapsed_ns / 1e9;
@@ -197,13 +210,14 @@ static void text_hist_row(const char *name, const struct hist *h)
 static void text_workers(const struct load_stats *st)
 {
 	const struct worker_slot **w;
+	struct worker_label label;
 	uint32_t n, i;
 
 	w = sorted_workers(st, &n);
 	printf("workers     %u distinct X-Worker value%s\n", n + (st->workers_overflow ? 1 : 0),
 	       n == 1 ? "" : "s");
 	for (i = 0; i < n; i++)
-		printf("  %-20s %10lu  %5.1f%%\n", w[i]->name, (unsigned long)w[i]->count,
+		printf("  %-20s %10lu  %5.1f%%\n", worker_label(&label, w[i]), (unsigned long)w[i]->count,
 		       st->answered ? 100.0 * (double)w[i]->count / (double)st->answered : 0.0);
 	if (st->workers_overflow)
 		printf("  %-20s %10lu\n", OVERFLOW_WORKER, (unsigned long)st->workers_overflow);
@@ -249,6 +263,9 @@ void report_text(const struct load_cfg *cfg, const struct load_stats *st)
 
 /* ---- JSON ---- */
 
+/* @s is valid UTF-8 (escaped text, or a --host that parsed as an address):
+ * bytes from 0x80 up are whole characters and go out as they are, which
+ * keeps JSON and text showing the same name. */
 static void json_string(const char *s)
 {
 	putchar('"');
@@ -257,7 +274,7 @@ static void json_string(const char *s)
 
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
+		else if (c < 0x20 || c == 0x7f)
 			printf("\\u%04x", c);
 		else
 			putchar(c);
@@ -279,6 +296,7 @@ static void json_hist(const char *name, const struct hist *h)
 static void json_workers(const struct load_stats *st)
 {
 	const struct worker_slot **w;
+	struct worker_label label;
 	uint32_t n, i;
 
 	w = sorted_workers(st, &n);
@@ -286,7 +304,7 @@ static void json_workers(const struct load_stats *st)
 	for (i = 0; i < n; i++) {
 		if (i)
 			putchar(',');
-		json_string(w[i]->name);
+		json_string(worker_label(&label, w[i]));
 		printf(":%lu", (unsigned long)w[i]->count);
 	}
 	if (st->workers_overflow)

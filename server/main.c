@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"USAGE\n"
 		"  " PROG " --model MODEL [--threads N] [--processes] [--port P]\n"
 		"      [--addr A] [--backlog B] [--work-us U] [--accept-delay-us D]\n"
-		"      [--duration S] [--idle-timeout S] [--stats FILE] [--quiet]\n"
+		"      [--duration S] [--idle-timeout S] [--request-timeout S] [--stats FILE]\n"
+		"      [--quiet]\n"
 		"\n"
 		"A small HTTP/1.1 server that spreads connections over its threads the way a\n"
 		"well-known server architecture does, and counts per thread what it did\n"
@@ -62,6 +63,9 @@ static void usage(FILE *f)
 		"  -d, --duration S         exit after S seconds (default: run until signalled)\n"
 		"      --idle-timeout S     close a connection that has been idle, or sending one\n"
 		"                           request's headers, for S seconds (default 10)\n"
+		"      --request-timeout S  close a connection whose request (headers and body) is\n"
+		"                           not all in S seconds after its first byte, however\n"
+		"                           steadily it trickles in (default 10)\n"
 		"  -s, --stats FILE         write the per-thread counters as JSON to FILE (- for\n"
 		"                           stdout) on exit and on SIGUSR1\n"
 		"  -q, --quiet              do not print the \"listening\" line\n"
@@ -152,6 +156,7 @@ static void parse_args(struct server *srv, int argc, char **argv)
 		{"accept-delay-us", required_argument, NULL, 'D'},
 		{"duration", required_argument, NULL, 'd'},
 		{"idle-timeout", required_argument, NULL, 'I'},
+		{"request-timeout", required_argument, NULL, 'R'},
 		{"stats", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -161,7 +166,8 @@ static void parse_args(struct server *srv, int argc, char **argv)
 	const char *addr = "127.0.0.1";
 	int c;
 
-	*cfg = (struct config){.threads = 4, .port = 8080, .backlog = 511, .idle_timeout_ms = 10000};
+	*cfg = (struct config){.threads = 4, .port = 8080, .backlog = 511, .idle_timeout_ms = 10000,
+			       .request_timeout_ms = 10000};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:t:p:a:b:d:s:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -179,6 +185,9 @@ static void parse_args(struct server *srv, int argc, char **argv)
 		case 'd': cfg->duration_s = parse_seconds("--duration", optarg); break;
 		case 'I':
 			cfg->idle_timeout_ms = (uint64_t)ceil(parse_seconds("--idle-timeout", optarg) * 1000);
+			break;
+		case 'R':
+			cfg->request_timeout_ms = (uint64_t)ceil(parse_seconds("--request-timeout", optarg) * 1000);
 			break;
 		case 's': cfg->stats_path = optarg; break;
 		case 'q': cfg->quiet = true; break;

@@ -65,7 +65,7 @@ static void dispatch_request(struct evloop *l, struct conn *c)
 {
 	struct reqdispatch *rd = l->model;
 
-	conn_unlist(l, c); /* a worker's now: no idle timeout while it is answered */
+	conn_unlist(l, c); /* a worker's now, its request complete: no timeouts while it is answered */
 	pthread_mutex_lock(&rd->lock);
 	if (rd->n_idle && !rd->stopping) {
 		struct rd_worker *w = rd->idle[--rd->n_idle];
@@ -77,12 +77,15 @@ static void dispatch_request(struct evloop *l, struct conn *c)
 	pthread_mutex_unlock(&rd->lock);
 }
 
-/* Hand a complete request on, or wait for the rest of it. */
+/* Hand a complete request on, or wait for the rest of it (within its deadline). */
 static void parse_or_wait(struct evloop *l, struct conn *c)
 {
-	if (http_advance(&c->http, c->buf, &c->start, c->len) == HTTP_READY)
+	if (http_advance(&c->http, c->buf, &c->start, c->len) == HTTP_READY) {
 		dispatch_request(l, c);
-	else if (conn_rearm(l, c, EPOLLIN | EPOLLONESHOT) < 0)
+		return;
+	}
+	conn_request_track(l, c);
+	if (conn_rearm(l, c, EPOLLIN | EPOLLONESHOT) < 0)
 		conn_close(l, c);
 }
 

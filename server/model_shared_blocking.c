@@ -6,7 +6,7 @@
  *
  * Each unit then serves its one connection to the end before it accepts again,
  * waiting for input in poll() (with the stop eventfd, so shutdown is prompt,
- * and the idle timeout).  Units busy with a keep-alive connection take no new
+ * the idle timeout and the request deadline).  Units busy with a keep-alive connection take no new
  * ones: with more clients than units, the extra clients wait in the accept
  * queue, exactly as with a prefork server. */
 #include "evloop.h"
@@ -36,14 +36,29 @@ static enum wait_result wait_readable(struct worker_ctx *ctx, int fd, uint64_t d
 	}
 }
 
+/* The connection's two deadlines, kept as the event loop keeps its timer lists
+ * (see conn_touch and conn_request_track): idle, restarted on arrival, after
+ * each response and by body bytes; request, from the first byte of a request
+ * until it is complete, restarted by nothing (UINT64_MAX: no request partly in). */
+struct deadlines {
+	uint64_t idle_ms;
+	uint64_t request_ms;
+};
+
+static uint64_t earliest(const struct deadlines *d)
+{
+	return d->idle_ms < d->request_ms ? d->idle_ms : d->request_ms;
+}
+
 /* Answer every complete request in the buffer; false once the connection must close. */
 static bool answer_buffered(struct worker_ctx *ctx, const struct responses *resp, struct conn *c,
-			    uint64_t *deadline_ms)
+			    struct deadlines *d)
 {
 	uint64_t timeout = ctx->srv->cfg.idle_timeout_ms;
 
 	while (http_advance(&c->http, c->buf, &c->start, c->len) == HTTP_READY) {
 		bool keep = c->http.keep_alive;
+		d->request_ms = UINT64_MAX; /* complete: a pipelined one behind it gets its own */
 		enum send_result r = conn_respond(ctx, resp, c);
 		http_reset(&c->http);
 		if (r == SEND_FAILED)
@@ -52,16 +67,20 @@ static bool answer_buffered(struct worker_ctx *ctx, const struct responses *resp
 			return false;
 		if (!keep)
 			return false;
-		*deadline_ms = now_ms() + timeout;
+		d->idle_ms = now_ms() + timeout;
 	}
+	if (!conn_mid_request(c))
+		d->request_ms = UINT64_MAX;
+	else if (d->request_ms == UINT64_MAX)
+		d->request_ms = now_ms() + ctx->srv->cfg.request_timeout_ms;
 	return true;
 }
 
 static void serve_connection(struct worker_ctx *ctx, const struct responses *resp, struct conn *c)
 {
-	uint64_t deadline = now_ms() + ctx->srv->cfg.idle_timeout_ms;
+	struct deadlines d = {.idle_ms = now_ms() + ctx->srv->cfg.idle_timeout_ms, .request_ms = UINT64_MAX};
 
-	while (wait_readable(ctx, c->src.fd, deadline) == WAIT_READABLE) {
+	while (wait_readable(ctx, c->src.fd, earliest(&d)) == WAIT_READABLE) {
 		conn_compact(c);
 		ssize_t n = read_counted(ctx, c->src.fd, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
@@ -70,8 +89,8 @@ static void serve_connection(struct worker_ctx *ctx, const struct responses *res
 			continue;
 		c->len += (uint32_t)n;
 		if (c->http.in_body)
-			deadline = now_ms() + ctx->srv->cfg.idle_timeout_ms;
-		if (!answer_buffered(ctx, resp, c, &deadline))
+			d.idle_ms = now_ms() + ctx->srv->cfg.idle_timeout_ms;
+		if (!answer_buffered(ctx, resp, c, &d))
 			break;
 	}
 	close(c->src.fd);

@@ -10,11 +10,18 @@
   demo_client.py hold  PORT N SECONDS [--host H]
       Open N connections, send nothing, keep them SECONDS; print JSON
       {"held":n,"closed_by_server":n}.
-  demo_client.py probe PORT NAME [--host H] [--timeout S]
+  demo_client.py patient PORT [--host H] [--reqs R] [--within S]
+      A good client behind an attack: R requests one after another, each on a new
+      connection, each retried (50 ms apart) when the server sheds or drops it,
+      until S seconds have passed.  Prints JSON {"requests":R,"answered":n,
+      "attempts":a,"took_s":t}; exit 0 if all R were answered.
+  demo_client.py probe PORT NAME [--host H] [--timeout S] [--conns N] [--header-conns H]
       One protocol or abuse check; exit 0 if the server behaved, else 1 with why.
+      For "trickle", --timeout is the server's --request-timeout.
 """
 import argparse
 import json
+import select
 import socket
 import struct
 import sys
@@ -303,6 +310,100 @@ def probe_http(a):
     return None
 
 
+TRICKLE_EVERY = 0.25  # well under any idle timeout the tests use
+
+
+def probe_trickle(a):
+    """--header-conns connections trickle a request's headers, then --conns connections
+    trickle a body (a huge Content-Length, one byte every 250 ms), all far more often than
+    the idle timeout: only the whole-request deadline (--timeout) can cut them.  Each must
+    be closed either at once (shed by a server out of fds: < half the deadline) or by the
+    deadline (within [deadline - 0.1 s, deadline + 1 s]), and at least one of each kind by
+    the deadline.  Prints "holding" once every connection has sent its first bytes, then
+    a JSON summary."""
+    kinds = [("headers", b"GET / HTTP/1.1\r\nHost: test\r\n", b"X-Slow: 1\r\n")] * a.header_conns
+    kinds += [("body", request(method="POST", extra=b"Content-Length: 1000000000\r\n"), b"x")] * a.conns
+    live = {}  # socket -> (kind, started, drip)
+    for kind, first, drip in kinds:
+        s = connect(a.host, a.port)
+        s.setblocking(False)
+        s.send(first)
+        live[s] = (kind, time.monotonic(), drip)
+    print("holding", flush=True)
+    lifetimes = {"headers": [], "body": []}
+    give_up = time.monotonic() + a.timeout + 3
+
+    def closed(s):
+        kind, started, _ = live.pop(s)
+        lifetimes[kind].append(time.monotonic() - started)
+        s.close()
+
+    next_drip = time.monotonic() + TRICKLE_EVERY
+    while live and time.monotonic() < give_up:
+        readable, _, _ = select.select(list(live), [], [], max(0, next_drip - time.monotonic()))
+        for s in readable:
+            try:
+                if s.recv(65536) == b"":
+                    closed(s)
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed(s)
+        if time.monotonic() >= next_drip:
+            for s in list(live):
+                try:
+                    s.send(live[s][2])
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed(s)
+            next_drip += TRICKLE_EVERY
+    survivors = len(live)
+    for s in list(live):
+        s.close()
+    shed_max, lo, hi = a.timeout / 2, a.timeout - 0.1, a.timeout + 1.0
+    summary = {"survivors": survivors}
+    why = None
+    for kind, times in lifetimes.items():
+        cut = [t for t in times if lo <= t <= hi]
+        odd = [round(t, 2) for t in times if not (t < shed_max or lo <= t <= hi)]
+        summary[kind] = {"shed": sum(t < shed_max for t in times), "cut": len(cut),
+                         "cut_s": [round(min(cut), 2), round(max(cut), 2)] if cut else None}
+        if odd:
+            why = why or "%s tricklers closed after %s s, not at once nor by the %.1f s deadline" % (kind, odd, a.timeout)
+        want = a.header_conns if kind == "headers" else a.conns
+        if want and not cut:
+            why = why or "no %s trickler was cut by the deadline" % kind
+    print(json.dumps(summary, sort_keys=True))
+    if survivors:
+        return "%d of %d tricklers still connected after %.1f s" % (survivors, len(kinds), a.timeout + 3)
+    return why
+
+
+def patient(a):
+    start = time.monotonic()
+    deadline = start + a.within
+    answered = attempts = 0
+    while answered < a.reqs and time.monotonic() < deadline:
+        attempts += 1
+        try:
+            s = connect(a.host, a.port, timeout=max(0.05, deadline - time.monotonic()))
+            try:
+                s.sendall(request(extra=b"Connection: close\r\n"))
+                status, _, _ = Reader(s).response()
+            finally:
+                s.close()
+            if status == 200:
+                answered += 1
+                continue
+        except (OSError, EOFError, ValueError):
+            pass
+        time.sleep(0.05)
+    print(json.dumps({"requests": a.reqs, "answered": answered, "attempts": attempts,
+                      "took_s": round(time.monotonic() - start, 2)}, sort_keys=True))
+    return 0 if answered == a.reqs else 1
+
+
 def hold(a):
     socks = []
     for _ in range(a.n):
@@ -356,6 +457,7 @@ PROBES = {
     "malformed": probe_malformed,
     "oversized": probe_oversized,
     "slowloris": probe_slowloris,
+    "trickle": probe_trickle,
     "idle": probe_idle,
     "reset": probe_reset,
     "http": probe_http,
@@ -377,16 +479,26 @@ def main():
     hp.add_argument("n", type=int)
     hp.add_argument("seconds", type=float)
     hp.add_argument("--host", default="127.0.0.1")
+    gp = sub.add_parser("patient")
+    gp.add_argument("port", type=int)
+    gp.add_argument("--host", default="127.0.0.1")
+    gp.add_argument("--reqs", type=int, default=24)
+    gp.add_argument("--within", type=float, default=10.0)
     pp = sub.add_parser("probe")
     pp.add_argument("port", type=int)
     pp.add_argument("name", choices=sorted(PROBES))
     pp.add_argument("--host", default="127.0.0.1")
-    pp.add_argument("--timeout", type=float, default=10.0, help="the server's --idle-timeout")
+    pp.add_argument("--timeout", type=float, default=10.0,
+                    help="the server's --idle-timeout (trickle: its --request-timeout)")
+    pp.add_argument("--conns", type=int, default=1, help="trickle: body tricklers")
+    pp.add_argument("--header-conns", type=int, default=1, help="trickle: header tricklers")
     a = ap.parse_args()
     if a.cmd == "load":
         return load(a)
     if a.cmd == "hold":
         return hold(a)
+    if a.cmd == "patient":
+        return patient(a)
     try:
         why = PROBES[a.name](a)
     except (OSError, EOFError, ValueError, KeyError) as e:

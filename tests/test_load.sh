@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # acceptscope-load against a tiny Perl HTTP server (no nginx needed): exact request and
-# connection counts, error kinds, the --rate schedule, the X-Worker histogram, bad arguments.
+# connection counts, error kinds, the --rate schedule, the X-Worker histogram, bad arguments;
+# and against a hostile Python one whose X-Worker values must reach no terminal raw.
 . "$(dirname "$0")/lib.sh"
 
 LOAD=$BIN/acceptscope-load
@@ -79,20 +80,24 @@ while (1) {
 }
 EOF
 
-# start_server MODE: start the server on a free port; sets PORT.  Another port is tried if
-# the bind fails (free_port only checks for listeners; a client may hold the port).
+# start_server MODE [PROGRAM...]: start PROGRAM (default: the Perl server) with PORT MODE on
+# a free port; sets PORT.  Another port is tried if the bind fails (free_port only checks
+# for listeners; a client may hold the port).
 server_up_or_gone() { listening "$PORT" || ! kill -0 "$SERVER_PID" 2>/dev/null; }
 start_server() {
-	local log=$TMP/server-$1.log
+	local mode=$1 log=$TMP/server-$1.log
+	shift
+	local prog=("$@")
+	((${#prog[@]})) || prog=(perl "$TMP/server.pl")
 	for _ in 1 2 3 4 5; do
 		PORT=$(free_port)
-		spawn "$log" perl "$TMP/server.pl" "$PORT" "$1"
+		spawn "$log" "${prog[@]}" "$PORT" "$mode"
 		SERVER_PID=$SPAWNED_PID
-		wait_until 10 "test server ($1) listening on $PORT" server_up_or_gone
+		wait_until 10 "test server ($mode) listening on $PORT" server_up_or_gone
 		listening "$PORT" && return
-		log "test server ($1) failed on port $PORT: $(tail -n 1 "$log")"
+		log "test server ($mode) failed on port $PORT: $(tail -n 1 "$log")"
 	done
-	fail "test server ($1) could not start"
+	fail "test server ($mode) could not start"
 }
 
 # run NAME ARGS...: run the load generator with --json; the result goes to $TMP/NAME.json.
@@ -217,6 +222,47 @@ assert_eq "SIGINT: aborted" 2 "$(jq -r .aborted "$TMP/interrupted.out")"
 for word in sent answered connections refused latency connect workers; do
 	grep -q "$word" "$TMP/text.out" || fail "text output lacks '$word'"
 done
+
+# --- a hostile server: X-Worker values are shown escaped, in text and JSON ---
+# Connection by connection it names its worker with terminal escapes (set the window title,
+# clear the screen) and invalid UTF-8, then with a valid UTF-8 name, which must pass as is.
+PYTHON=$(command -v /usr/bin/python3 || command -v python3) || fail "python3 not installed"
+cat >"$TMP/hostile.py" <<'EOF'
+import socket
+import sys
+
+NAMES = [b"\x1b]0;pwn\x07\x1b[2J\xff\xfe", "W\u00f6rker-\u00fc".encode()]
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(64)
+for n in range(10**9):
+    c, _ = l.accept()
+    req = b""
+    while b"\r\n\r\n" not in req:
+        data = c.recv(4096)
+        if not data:
+            break
+        req += data
+    c.sendall(b"HTTP/1.1 200 OK\r\nX-Worker: " + NAMES[n % 2] + b"\r\nContent-Length: 2\r\n\r\nok")
+    c.close()
+EOF
+start_server hostile "$PYTHON" "$TMP/hostile.py"
+ESCAPED='\x1b]0;pwn\x07\x1b[2J\xff\xfe'
+"$LOAD" -p "$PORT" -n 4 -c 1 >"$TMP/hostile.out" || fail "hostile: exit $?"
+assert_eq "hostile text: ESC and BEL bytes" 0 "$(tr -dc '\033\007' <"$TMP/hostile.out" | wc -c)"
+grep -qF -- "  $ESCAPED " "$TMP/hostile.out" || fail "hostile text lacks $ESCAPED: $(cat -v "$TMP/hostile.out")"
+grep -qF -- "  Wörker-ü " "$TMP/hostile.out" || fail "hostile text lacks Wörker-ü: $(cat -v "$TMP/hostile.out")"
+grep -qF "2 distinct X-Worker values" "$TMP/hostile.out" || fail "hostile: not 2 distinct workers"
+run hostile -p "$PORT" -n 4 -c 1
+# Strictly: bytes to str as UTF-8 (an error on any invalid byte), then JSON.
+"$PYTHON" -c '
+import json, sys
+workers = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))["workers"]
+want = {sys.argv[2]: 2, "W\u00f6rker-\u00fc": 2}
+sys.exit(0 if workers == want else "workers %r, wanted %r" % (workers, want))
+' "$TMP/hostile.json" "$ESCAPED" || fail "hostile: JSON workers wrong"
+log "hostile: JSON workers $(jq -c .workers "$TMP/hostile.json")"
 
 # --- arguments ---
 "$LOAD" --help | grep -q EXAMPLES || fail "--help lacks EXAMPLES"

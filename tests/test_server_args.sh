@@ -5,7 +5,7 @@
 . "$(dirname "$0")/server_lib.sh"
 
 "$DEMO" --help >"$TMP/help" || fail "--help exited $?"
-for word in USAGE EXAMPLES MODELS "${MODELS[@]}" --processes --work-us --accept-delay-us --idle-timeout --stats; do
+for word in USAGE EXAMPLES MODELS "${MODELS[@]}" --processes --work-us --accept-delay-us --idle-timeout --request-timeout --stats; do
 	grep -q -- "$word" "$TMP/help" || fail "--help does not mention $word"
 done
 log "--help ok"
@@ -38,6 +38,12 @@ expect_usage_error --model single --accept-delay-us ''
 expect_usage_error --model single --duration 0
 expect_usage_error --model single --duration soon
 expect_usage_error --model single --idle-timeout -1
+expect_usage_error --model single --request-timeout 0
+expect_usage_error --model single --request-timeout abc
+expect_usage_error --model single --request-timeout -2
+expect_usage_error --model single --request-timeout ''
+expect_usage_error --model single --request-timeout 1s
+expect_usage_error --model single --request-timeout
 expect_usage_error --model single --stats ''
 expect_usage_error --model single --bogus
 expect_usage_error --model single -x

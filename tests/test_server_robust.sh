@@ -4,6 +4,9 @@
 # idle keep-alive connection are cut off after --idle-timeout, clients that
 # reset (SO_LINGER 0) cost nothing; meanwhile a well-behaved client sees no
 # error.  Running out of fds (EMFILE) neither spins nor stops service.
+# Clients that trickle a request (its body, or its headers) more often than the
+# idle timeout are cut by --request-timeout, so they cannot hold every slot
+# forever: a good client waiting meanwhile gets all its requests answered.
 # The HTTP protocol probe (keep-alive, pipelining, bodies, HEAD, HTTP/1.0,
 # 501/505) also runs against every model, since the models answer from
 # different code paths (epoll loop, blocking loop, dispatcher + worker).
@@ -90,3 +93,46 @@ assert_ge "single: connections shed while out of fds" 1 "$(jq .closed_by_server 
 # not guaranteed here; not spinning and recovering are.
 emfile shared-blocking 18 --threads 8
 emfile dispatch 40 --threads 2
+
+# trickle MODEL BODY_TRICKLERS MIN_SHED ARGS...: out of fds (or, shared-blocking, of threads),
+# 2 header tricklers and BODY_TRICKLERS body tricklers, each sending a byte every 250 ms (far
+# under the 3 s idle timeout), take every slot: the server sheds at least MIN_SHED of them
+# at once.  The rest must be cut by the 1.5 s request deadline, not earlier, not much later
+# (the probe checks each close), and a good client started meanwhile, retrying while it is
+# shed, must get all its 24 requests answered before the tricklers would give up by themselves.
+REQUEST_TIMEOUT=1.5
+queued() { ss -Hltn "sport = :$DEMO_PORT" | awk '{ q += $2 } END { print q + 0 }'; }
+nothing_queued() { (($(queued) == 0)); }
+trickle() {
+	local model=$1 body=$2 min_shed=$3
+	shift 3
+	DEMO_PREFIX=(prlimit --nofile=40 --)
+	demo_start --model "$model" --idle-timeout 3 --request-timeout $REQUEST_TIMEOUT "$@"
+	DEMO_PREFIX=()
+	client probe "$DEMO_PORT" trickle --timeout $REQUEST_TIMEOUT --conns "$body" --header-conns 2 \
+		>"$TMP/trickle.out" 2>&1 &
+	local trickle_pid=$!
+	wait_until 5 "$model: tricklers connected" grep -q '^holding' "$TMP/trickle.out"
+	# Every trickler accepted (holding a slot) or shed: the good client finds the slots taken.
+	wait_until 5 "$model: no trickler left in the accept queue" nothing_queued
+	local rc=0
+	client patient "$DEMO_PORT" --reqs 24 --within 3 >"$TMP/patient.json" || rc=$?
+	wait "$trickle_pid" || fail "$model: tricklers: $(cat "$TMP/trickle.out")"
+	log "$model: tricklers $(tail -n 1 "$TMP/trickle.out"), good client $(cat "$TMP/patient.json")"
+	local summary; summary=$(tail -n 1 "$TMP/trickle.out")
+	assert_ge "$model: body tricklers shed at once" "$min_shed" "$(jq .body.shed <<<"$summary")"
+	assert_eq "$model: header tricklers cut by the deadline" 2 "$(jq .headers.cut <<<"$summary")"
+	assert_eq "$model: good client answered (of 24)" 24 "$(jq .answered "$TMP/patient.json")"
+	((rc == 0)) || fail "$model: good client failed"
+	assert_eq "$model: curl afterwards" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DEMO_PORT/")"
+	demo_stop
+}
+
+trickle single 100 1
+trickle dispatch 100 1 --threads 2
+trickle reqdispatch 100 1 --threads 2
+trickle reuseport 100 1 --threads 2
+trickle shared-blocking 2 0 --threads 4 # 2 + 2 tricklers hold the 4 threads
+trickle shared-epoll 100 1 --threads 2
+trickle shared-exclusive 100 1 --threads 2 --processes
+trickle shared-mutex 100 1 --threads 2
