@@ -463,15 +463,18 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 	ts->accepts++;
 	if (!c)
 		c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || c->listener_id != id) {
+	if (!c) {
 		/* Queued before we attached, or its enqueue went unseen: tracked from here. */
-		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY) ||
+		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST) ||
 		    !(c = bpf_map_lookup_elem(&conns, &key))) {
 			count_lost(LOST_CONNS_UNTRACKED);
 			emit(EV_ACCEPTED, listener, id, child, 0, 0);
 			return;
 		}
 	}
+	/* A reuseport shard that closed may hand its queue to a sibling (tcp_migrate_req). */
+	c->listener = (__u64)listener;
+	c->listener_id = id;
 	c->accept_tid = (__u32)pid_tgid;
 	if (c->enqueue_ns) {
 		wait = bpf_ktime_get_ns() - c->enqueue_ns;

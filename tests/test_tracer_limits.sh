@@ -36,7 +36,7 @@ for t in truth:
         print(f"FAIL: listener inode {t['inode']} port {t['port']}: summary {got}, truth {t}"); bad += 1
     if sums.get(t["inode"]) != [t["accepts"], t["accepts"], t["reads"]]:
         print(f"FAIL: listener inode {t['inode']}: intervals sum to {sums.get(t['inode'])}, truth {t}"); bad += 1
-print(f"# churn: {len(truth)} listeners, {bad} rows wrong")
+print(f"# churn: {len(truth)} listeners, {bad} rows wrong; lost {summary['lost']}")
 sys.exit(1 if bad else 0)
 PY
 

@@ -307,7 +307,13 @@ static json_object *listener_json(const struct listener_row *r)
 	return o;
 }
 
-static json_object *ports_json(const struct snapshot *snap, const struct report_opts *o)
+/* Listeners an object lists: in the summary all, in an interval those open or active. */
+static bool row_listed(const struct listener_row *r, const struct report_opts *o, bool summary)
+{
+	return row_selected(r, o) && (summary || !r->gone || row_active(r));
+}
+
+static json_object *ports_json(const struct snapshot *snap, const struct report_opts *o, bool summary)
 {
 	json_object *arr = json_object_new_array();
 
@@ -323,7 +329,7 @@ static json_object *ports_json(const struct snapshot *snap, const struct report_
 			continue;
 		for (int j = i; j < snap->nr_rows && snap->rows[j].info.port == r->info.port; j++) {
 			if (row_selected(&snap->rows[j], o)) {
-				shards += !snap->rows[j].gone;	/* open listeners now */
+				shards += row_listed(&snap->rows[j], o, summary);
 				accepted += snap->rows[j].st.accepted;
 			}
 		}
@@ -364,12 +370,11 @@ void print_json(FILE *f, const struct snapshot *snap, const struct report_opts *
 	for (int i = 0; i < snap->nr_rows; i++) {
 		const struct listener_row *r = &snap->rows[i];
 
-		/* Closed listeners stay in the summary; intervals list them only while active. */
-		if (row_selected(r, o) && (summary || !r->gone || row_active(r)))
+		if (row_listed(r, o, summary))
 			json_object_array_add(ls, listener_json(r));
 	}
 	json_object_object_add(root, "listeners", ls);
-	json_object_object_add(root, "ports", ports_json(snap, o));
+	json_object_object_add(root, "ports", ports_json(snap, o, summary));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	fflush(f);
 	json_object_put(root);
