@@ -14,7 +14,8 @@
       A good client behind an attack: R requests one after another, each on a new
       connection, each retried (50 ms apart) when the server sheds or drops it,
       until S seconds have passed.  Prints JSON {"requests":R,"answered":n,
-      "attempts":a,"took_s":t}; exit 0 if all R were answered.
+      "attempts":a,"took_s":t,"first_answer_at":time.monotonic() of the first
+      answer, or null}; exit 0 if all R were answered.
   demo_client.py probe PORT NAME [--host H] [--timeout S] [--conns N] [--header-conns H]
       One protocol or abuse check; exit 0 if the server behaved, else 1 with why.
       For "trickle", --timeout is the server's --request-timeout.
@@ -320,22 +321,26 @@ def probe_trickle(a):
     be closed either at once (shed by a server out of fds: < half the deadline) or by the
     deadline (within [deadline - 0.1 s, deadline + 1 s]), and at least one of each kind by
     the deadline.  Prints "holding" once every connection has sent its first bytes, then
-    a JSON summary."""
+    a JSON summary; started_at (before the first byte) and, per kind, first_cut_at (the
+    first close by the deadline) are time.monotonic(): CLOCK_MONOTONIC, the same in every
+    process."""
     kinds = [("headers", b"GET / HTTP/1.1\r\nHost: test\r\n", b"X-Slow: 1\r\n")] * a.header_conns
     kinds += [("body", request(method="POST", extra=b"Content-Length: 1000000000\r\n"), b"x")] * a.conns
     live = {}  # socket -> (kind, started, drip)
+    started_at = time.monotonic()  # before the first byte: no deadline can end before this + --timeout
     for kind, first, drip in kinds:
         s = connect(a.host, a.port)
         s.setblocking(False)
         s.send(first)
         live[s] = (kind, time.monotonic(), drip)
     print("holding", flush=True)
-    lifetimes = {"headers": [], "body": []}
+    lifetimes = {"headers": [], "body": []}  # (seconds connected, time.monotonic() at the close)
     give_up = time.monotonic() + a.timeout + 3
 
     def closed(s):
         kind, started, _ = live.pop(s)
-        lifetimes[kind].append(time.monotonic() - started)
+        now = time.monotonic()
+        lifetimes[kind].append((now - started, now))
         s.close()
 
     next_drip = time.monotonic() + TRICKLE_EVERY
@@ -362,28 +367,32 @@ def probe_trickle(a):
     for s in list(live):
         s.close()
     shed_max, lo, hi = a.timeout / 2, a.timeout - 0.1, a.timeout + 1.0
-    summary = {"survivors": survivors}
-    why = None
-    for kind, times in lifetimes.items():
+    summary = {"survivors": survivors, "started_at": started_at}
+    whys = []
+    if survivors:
+        whys.append("%d of %d tricklers still connected after %.1f s" % (survivors, len(kinds), a.timeout + 3))
+    for kind, closes in lifetimes.items():
+        times = [t for t, _ in closes]
         cut = [t for t in times if lo <= t <= hi]
         odd = [round(t, 2) for t in times if not (t < shed_max or lo <= t <= hi)]
         summary[kind] = {"shed": sum(t < shed_max for t in times), "cut": len(cut),
-                         "cut_s": [round(min(cut), 2), round(max(cut), 2)] if cut else None}
+                         "cut_s": [round(min(cut), 2), round(max(cut), 2)] if cut else None,
+                         "first_cut_at": min((at for t, at in closes if lo <= t <= hi), default=None)}
         if odd:
-            why = why or "%s tricklers closed after %s s, not at once nor by the %.1f s deadline" % (kind, odd, a.timeout)
+            whys.append("%s tricklers closed after %s s, not at once nor by the %.1f s deadline"
+                        % (kind, sorted(odd), a.timeout))
         want = a.header_conns if kind == "headers" else a.conns
         if want and not cut:
-            why = why or "no %s trickler was cut by the deadline" % kind
+            whys.append("no %s trickler was cut by the deadline" % kind)
     print(json.dumps(summary, sort_keys=True))
-    if survivors:
-        return "%d of %d tricklers still connected after %.1f s" % (survivors, len(kinds), a.timeout + 3)
-    return why
+    return "; ".join(whys) or None
 
 
 def patient(a):
     start = time.monotonic()
     deadline = start + a.within
     answered = attempts = 0
+    first_answer_at = None
     while answered < a.reqs and time.monotonic() < deadline:
         attempts += 1
         try:
@@ -395,12 +404,14 @@ def patient(a):
                 s.close()
             if status == 200:
                 answered += 1
+                first_answer_at = first_answer_at or time.monotonic()
                 continue
         except (OSError, EOFError, ValueError):
             pass
         time.sleep(0.05)
     print(json.dumps({"requests": a.reqs, "answered": answered, "attempts": attempts,
-                      "took_s": round(time.monotonic() - start, 2)}, sort_keys=True))
+                      "took_s": round(time.monotonic() - start, 2),
+                      "first_answer_at": first_answer_at}, sort_keys=True))
     return 0 if answered == a.reqs else 1
 
 
