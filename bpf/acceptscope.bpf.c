@@ -45,6 +45,15 @@ const volatile bool trace_events = false;
 /* What the one kprobe at tcp_v{4,6}_syn_recv_sock's entry serves: the enqueue hook, the overflow hook or both. */
 const volatile bool syn_recv_kprobe_enqueue = false;
 const volatile bool syn_recv_kprobe_overflow = false;
+/*
+ * fexit/kretprobe accept hooks miss a call already under way at attach (the
+ * trampoline or return probe is armed at function entry).  With accept_catchup
+ * the accept syscall's exit counts what they missed, until user space has seen
+ * every thread that was in accept() at attach leave it (user/preblocked.c) and
+ * clears catchup_active.
+ */
+const volatile bool accept_catchup = false;
+volatile bool catchup_active = false;
 /* [start, end) of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms (see on_kfree_skb). */
 const volatile __u64 rcv_text[2][2] = {};
 
@@ -140,6 +149,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct accept_args);
 } accept_args SEC(".maps");
+
+/* Threads whose current accept() the fexit/kretprobe hook counted (catch-up only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} accept_seen SEC(".maps");
 
 /* kprobe on syn_recv_sock: the listener, per CPU (softirq does not migrate). */
 struct {
@@ -532,11 +550,22 @@ static __always_inline __u32 accept_err_arg(void)
 	return bpf_core_type_exists(struct proto_accept_arg) ? 1 : 2;
 }
 
+/* The function hook saw this thread's accept(): the syscall's exit must not count it again. */
+static __always_inline void mark_accept_seen(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	if (catchup_active)
+		bpf_map_update_elem(&accept_seen, &tid, &one, BPF_ANY);
+}
+
 SEC("fexit/inet_csk_accept")
 int fexit_inet_csk_accept(__u64 *ctx)
 {
 	__u64 listener = 0, err_slot = 0, child = 0;
 
+	mark_accept_seen();
 	bpf_get_func_arg(ctx, 0, &listener);
 	bpf_get_func_arg(ctx, accept_err_arg(), &err_slot);
 	bpf_get_func_ret(ctx, &child);
@@ -567,6 +596,7 @@ int kretprobe_inet_csk_accept(struct pt_regs *ctx)
 
 	if (!a)
 		return 0;
+	mark_accept_seen();
 	on_accept((void *)a->listener, (void *)child, child ? 0 : accept_error(a->err_slot), NULL);
 	bpf_map_delete_elem(&accept_args, &tid);
 	return 0;
@@ -613,9 +643,13 @@ static __always_inline const struct sock *listener_of_fd(long fd)
 static __always_inline int accept_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
 	struct pt_regs *regs;
 	const struct sock *listener, *child = NULL;
 
+	/* Catch-up: count only the calls the function hook did not see. */
+	if (accept_catchup && (!catchup_active || bpf_map_delete_elem(&accept_seen, &tid) == 0))
+		return 0;
 	if ((ret < 0 && ret != -EAGAIN) || !pid_wanted(pid_tgid >> 32))
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());

@@ -264,8 +264,12 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 	enable(skel->progs.fexit_inet_csk_accept, accept == MECH_FENTRY);
 	enable(skel->progs.kprobe_inet_csk_accept, accept == MECH_KPROBE);
 	enable(skel->progs.kretprobe_inet_csk_accept, accept == MECH_KPROBE);
-	enable(skel->progs.tp_exit_accept, accept == MECH_TRACEPOINT);
-	enable(skel->progs.tp_exit_accept4, accept == MECH_TRACEPOINT);
+	/* With fentry/kprobe accepts, the syscall exit catches up on calls under way at attach. */
+	skel->rodata->accept_catchup = (accept == MECH_FENTRY || accept == MECH_KPROBE) && kf->tp_syscalls_accept;
+	enable(skel->progs.tp_exit_accept, accept == MECH_TRACEPOINT || skel->rodata->accept_catchup);
+	enable(skel->progs.tp_exit_accept4, accept == MECH_TRACEPOINT || skel->rodata->accept_catchup);
+	bpf_program__set_autoattach(skel->progs.tp_exit_accept, !skel->rodata->accept_catchup);
+	bpf_program__set_autoattach(skel->progs.tp_exit_accept4, !skel->rodata->accept_catchup);
 	enable(skel->progs.fexit_tcp_v4_syn_recv_sock, enq == MECH_FENTRY);
 	enable(skel->progs.fexit_tcp_v6_syn_recv_sock, enq == MECH_FENTRY && kf->fexit_syn_recv6);
 	/* One kprobe at syn_recv_sock's entry serves both hooks that want it. */

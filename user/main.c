@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "collect.h"
 #include "compare.h"
+#include "preblocked.h"
 #include "privilege.h"
 #include "report.h"
 #include "trace.h"
@@ -377,6 +378,7 @@ int main(int argc, char **argv)
 	struct acceptscope_bpf *skel = NULL;
 	struct collector *col = NULL;
 	struct ring_buffer *rb = NULL;
+	struct preblocked *pre = NULL;
 	struct snapshot prev = {}, cur = {}, delta = {};
 	struct report_opts ropts = {};
 	double start, last, t;
@@ -438,13 +440,15 @@ int main(int argc, char **argv)
 		err = 2;
 		goto cleanup;
 	}
-	err = acceptscope_bpf__attach(skel);
+	err = preblocked_attach(skel, &pre);
+	err = err ?: acceptscope_bpf__attach(skel);
 	if (err) {
 		why = why_refused(err);
 		fprintf(stderr, "acceptscope: attaching the BPF programs failed: %s\n", why ? why : strerror(-err));
 		err = 2;
 		goto cleanup;
 	}
+	preblocked_scan(pre);
 	err = find_listeners(skel);
 	if (err) {
 		fprintf(stderr, "acceptscope: cannot list the listening sockets: %s\n", strerror(-err));
@@ -488,6 +492,7 @@ int main(int argc, char **argv)
 		}
 		if (t - last < env.interval)
 			continue;
+		preblocked_poll(pre);
 		if (env.trace) {
 			__u64 lost = lost_count(col, LOST_TRACE_RECORDS);
 
@@ -538,6 +543,7 @@ cleanup:
 	snapshot_free(&cur);
 	ring_buffer__free(rb);
 	collector_free(col);
+	preblocked_free(pre);
 	acceptscope_bpf__destroy(skel);
 	return err;
 }
