@@ -111,7 +111,8 @@ struct {
 /* listen() entry → exit: the fd, per thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);	/* threads inside the call at once */
 	__type(key, __u32);
 	__type(value, __s64);
 } listen_fds SEC(".maps");
@@ -145,7 +146,8 @@ struct accept_args {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);	/* threads inside the call at once */
 	__type(key, __u32);
 	__type(value, struct accept_args);
 } accept_args SEC(".maps");
@@ -170,7 +172,8 @@ struct {
 /* kprobe on tcp_recvmsg: the socket, per thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);	/* threads inside the call at once */
 	__type(key, __u32);
 	__type(value, __u64);
 } recv_sock SEC(".maps");
@@ -557,7 +560,8 @@ static __always_inline void mark_accept_seen(void)
 	__u8 one = 1;
 
 	if (catchup_active)
-		bpf_map_update_elem(&accept_seen, &tid, &one, BPF_ANY);
+		if (bpf_map_update_elem(&accept_seen, &tid, &one, BPF_ANY))
+			count_lost(LOST_UPDATES);	/* the catch-up will count this accept again */
 }
 
 SEC("fexit/inet_csk_accept")
@@ -583,7 +587,8 @@ int kprobe_inet_csk_accept(struct pt_regs *ctx)
 		.err_slot = accept_err_arg() == 1 ? PT_REGS_PARM2_CORE(ctx) : PT_REGS_PARM3_CORE(ctx),
 	};
 
-	bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY);
+	if (bpf_map_update_elem(&accept_args, &tid, &a, BPF_ANY))
+		count_lost(LOST_UPDATES);
 	return 0;
 }
 
@@ -868,7 +873,8 @@ int kprobe_tcp_recvmsg(struct pt_regs *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 sk = PT_REGS_PARM1(ctx);
 
-	bpf_map_update_elem(&recv_sock, &tid, &sk, BPF_ANY);
+	if (bpf_map_update_elem(&recv_sock, &tid, &sk, BPF_ANY))
+		count_lost(LOST_UPDATES);
 	return 0;
 }
 
@@ -984,7 +990,8 @@ int tp_enter_listen(struct trace_event_raw_sys_enter *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__s64 fd = ctx->args[0];
 
-	bpf_map_update_elem(&listen_fds, &tid, &fd, BPF_ANY);
+	if (bpf_map_update_elem(&listen_fds, &tid, &fd, BPF_ANY))
+		count_lost(LOST_LISTENERS_UNWATCHED);
 	return 0;
 }
 
@@ -1024,7 +1031,8 @@ static long sample_one(struct bpf_map *map, __u64 *key, __u8 *value, void *ctx)
 	s.syn_queue = syn_queue_len(sk);
 	s.drops = BPF_CORE_READ(sk, sk_drops.counter);
 	s.uid = BPF_CORE_READ(sk, sk_uid.val);
-	bpf_map_update_elem(&samples, key, &s, BPF_ANY);
+	if (bpf_map_update_elem(&samples, key, &s, BPF_ANY))
+		count_lost(LOST_LISTENERS_UNWATCHED);
 	return 0;
 }
 
