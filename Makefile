@@ -19,7 +19,9 @@ CC ?= gcc
 CLANG ?= clang
 LLVM_STRIP ?= llvm-strip
 BPFTOOL ?= bpftool
-ARCH := x86
+# The kernel's name for this machine's architecture (bpf_tracing.h's __TARGET_ARCH_*).
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
+			       -e 's/riscv64/riscv/' -e 's/s390x/s390/' -e 's/loongarch64/loongarch/')
 
 CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(SANFLAGS)
 LDFLAGS := $(SANFLAGS)
@@ -35,16 +37,15 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+# Each program is its folders; common/ goes into all three.
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJS := $(call obj,$(wildcard common/*.c))
+USER_OBJS := $(call obj,$(wildcard user/*.c user/compare/*.c))
 # Everything but main.c, for unit tests.
-USER_LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
-
-LOAD_SRCS := $(wildcard server/load*.c)
-DEMO_SRCS := $(filter-out $(LOAD_SRCS),$(wildcard server/*.c))
-DEMO_OBJS := $(patsubst server/%.c,$(BUILD)/server/%.o,$(DEMO_SRCS))
-# The load generator prints peers' X-Worker values through the tracer's escaping.
-LOAD_OBJS := $(patsubst server/%.c,$(BUILD)/server/%.o,$(LOAD_SRCS)) $(BUILD)/user/escape.o
+USER_LIB_OBJS := $(filter-out $(BUILD)/obj/user/main.o,$(USER_OBJS)) $(COMMON_OBJS)
+DEMO_OBJS := $(call obj,$(filter-out server/load%,$(wildcard server/*.c server/models/*.c)))
+LOAD_OBJS := $(call obj,$(wildcard load/*.c server/load*.c))
+HEADERS := $(wildcard bpf/*.h common/*.h user/*.h user/compare/*.h server/*.h server/models/*.h load/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -84,7 +85,7 @@ asan:
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
-$(BUILD) $(BUILD)/user $(BUILD)/server $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	@mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) user/acceptscope.h vmlinux.h | $(BUILD)
@@ -94,23 +95,22 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) user/acceptscope.h vmlinux.h |
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) $(SKELS) | $(BUILD)/user
-	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Iuser -c $< -o $@
+# Quoted includes find the including file's own folder first, then these.
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Icommon -Ibpf -Iuser -c $< -o $@
 
-$(BUILD)/acceptscope: $(USER_OBJS)
+$(BUILD)/acceptscope: $(USER_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -ljson-c -lm -o $@
 
-$(BUILD)/server/%.o: server/%.c $(wildcard server/*.h) user/escape.h | $(BUILD)/server
-	$(CC) $(CFLAGS) -Iserver -Iuser -c $< -o $@
+$(BUILD)/acceptscope-demo: $(DEMO_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) $^ -ljson-c -lpthread -lm -o $@
 
-$(BUILD)/acceptscope-demo: $(DEMO_OBJS)
-	$(CC) $(LDFLAGS) $^ -lpthread -lm -o $@
-
-$(BUILD)/acceptscope-load: $(LOAD_OBJS)
-	$(CC) $(LDFLAGS) $^ -lm -o $@
+$(BUILD)/acceptscope-load: $(LOAD_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) $^ -ljson-c -lm -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(USER_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Iuser $< $(USER_LIB_OBJS) $(LIBBPF_LIBS) -ljson-c -lcmocka -lm -o $@
+	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Icommon -Ibpf -Iuser $< $(USER_LIB_OBJS) $(LIBBPF_LIBS) -ljson-c -lcmocka -lm -o $@
 
 clean:
 	rm -rf build
