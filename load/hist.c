@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Log-linear histogram: see load_hist.h. */
+/* Log-linear histogram: see hist.h. */
 #include <math.h>
 
-#include "load_hist.h"
+#include "hist.h"
 
 unsigned int hist_bucket(uint64_t value)
 {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Incremental HTTP/1.x response parser: see load_http.h. */
+/* Incremental HTTP/1.x response parser: see http.h. */
 #include <string.h>
 #include <strings.h>
 
-#include "load_http.h"
+#include "http.h"
 
-void http_reset(struct http_resp *r)
+void response_reset(struct response_parser *r)
 {
-	r->state = HTTP_HEADERS;
+	r->state = RESPONSE_HEADERS;
 	r->close = false;
 	r->digits = false;
 	r->status = 0;
@@ -60,7 +60,7 @@ static bool parse_length(const char *v, size_t len, uint64_t *out)
 }
 
 /* "HTTP/1.x SSS ...": sets status and the version's default for close. */
-static bool parse_status_line(struct http_resp *r, const char *p, size_t len)
+static bool parse_status_line(struct response_parser *r, const char *p, size_t len)
 {
 	if (len < 12 || memcmp(p, "HTTP/1.", 7) || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
 		return false;
@@ -79,7 +79,7 @@ struct body_kind {
 	uint64_t length;
 };
 
-static bool parse_header(struct http_resp *r, struct body_kind *b, const char *p, size_t len)
+static bool parse_header(struct response_parser *r, struct body_kind *b, const char *p, size_t len)
 {
 	const char *colon = memchr(p, ':', len), *v;
 	size_t nlen, vlen;
@@ -111,7 +111,7 @@ static bool parse_header(struct http_resp *r, struct body_kind *b, const char *p
 }
 
 /* Parse the header block p[0..len), which ends with the blank line; choose the body state. */
-static int parse_headers(struct http_resp *r, const char *p, size_t len)
+static int parse_headers(struct response_parser *r, const char *p, size_t len)
 {
 	struct body_kind b = {};
 	const char *end = p + len, *eol;
@@ -129,17 +129,17 @@ static int parse_headers(struct http_resp *r, const char *p, size_t len)
 	if (first)
 		return CAUSE_BAD_RESPONSE;
 	if (r->status < 200 || r->status == 204 || r->status == 304) {
-		r->state = HTTP_DONE;
+		r->state = RESPONSE_DONE;
 	} else if (b.chunked) {
-		r->state = HTTP_CHUNK_SIZE;
+		r->state = RESPONSE_CHUNK_SIZE;
 	} else if (b.has_length) {
 		r->remaining = b.length;
-		r->state = b.length ? HTTP_BODY : HTTP_DONE;
+		r->state = b.length ? RESPONSE_BODY : RESPONSE_DONE;
 	} else {
-		r->state = HTTP_UNTIL_EOF;
+		r->state = RESPONSE_UNTIL_EOF;
 		r->close = true;
 	}
-	return HTTP_MORE;
+	return RESPONSE_MORE;
 }
 
 static int hex_digit(char c)
@@ -153,22 +153,22 @@ static int hex_digit(char c)
 	return -1;
 }
 
-static int chunk_size_end(struct http_resp *r)
+static int chunk_size_end(struct response_parser *r)
 {
 	if (!r->digits)
 		return CAUSE_BAD_RESPONSE;
-	r->state = r->remaining ? HTTP_CHUNK_DATA : HTTP_TRAILER;
+	r->state = r->remaining ? RESPONSE_CHUNK_DATA : RESPONSE_TRAILER;
 	r->line_len = 0;
-	return HTTP_MORE;
+	return RESPONSE_MORE;
 }
 
 /* One byte of chunked framing (everything but chunk data). */
-static int chunk_byte(struct http_resp *r, char c)
+static int chunk_byte(struct response_parser *r, char c)
 {
 	int d;
 
 	switch (r->state) {
-	case HTTP_CHUNK_SIZE:
+	case RESPONSE_CHUNK_SIZE:
 		d = hex_digit(c);
 		if (d >= 0) {
 			if (r->remaining > (UINT64_MAX >> 4))
@@ -180,37 +180,37 @@ static int chunk_byte(struct http_resp *r, char c)
 		} else if (c == ';' || c == ' ' || c == '\t' || c == '\r') {
 			if (!r->digits)
 				return CAUSE_BAD_RESPONSE;
-			r->state = HTTP_CHUNK_EXT;
+			r->state = RESPONSE_CHUNK_EXT;
 		} else {
 			return CAUSE_BAD_RESPONSE;
 		}
-		return HTTP_MORE;
-	case HTTP_CHUNK_EXT:
-		return c == '\n' ? chunk_size_end(r) : HTTP_MORE;
-	case HTTP_CHUNK_END:
+		return RESPONSE_MORE;
+	case RESPONSE_CHUNK_EXT:
+		return c == '\n' ? chunk_size_end(r) : RESPONSE_MORE;
+	case RESPONSE_CHUNK_END:
 		if (c == '\n') {
-			r->state = HTTP_CHUNK_SIZE;
+			r->state = RESPONSE_CHUNK_SIZE;
 			r->digits = false;
 			r->remaining = 0;
 		} else if (c != '\r') {
 			return CAUSE_BAD_RESPONSE;
 		}
-		return HTTP_MORE;
-	case HTTP_TRAILER:
+		return RESPONSE_MORE;
+	case RESPONSE_TRAILER:
 		if (c == '\n') {
 			if (!r->line_len)
-				r->state = HTTP_DONE;
+				r->state = RESPONSE_DONE;
 			r->line_len = 0;
 		} else if (c != '\r') {
 			r->line_len++;
 		}
-		return HTTP_MORE;
+		return RESPONSE_MORE;
 	default:
 		return CAUSE_BAD_RESPONSE;
 	}
 }
 
-static uint64_t take_body(struct http_resp *r, size_t n)
+static uint64_t take_body(struct response_parser *r, size_t n)
 {
 	uint64_t take = r->remaining < n ? r->remaining : n;
 
@@ -219,22 +219,22 @@ static uint64_t take_body(struct http_resp *r, size_t n)
 }
 
 /* Consume body bytes p[0..n). */
-static int body_input(struct http_resp *r, const char *p, size_t n)
+static int body_input(struct response_parser *r, const char *p, size_t n)
 {
 	int rc;
 
-	while (n && r->state != HTTP_DONE) {
+	while (n && r->state != RESPONSE_DONE) {
 		switch (r->state) {
-		case HTTP_UNTIL_EOF:
-			return HTTP_MORE;
-		case HTTP_BODY:
-		case HTTP_CHUNK_DATA: {
+		case RESPONSE_UNTIL_EOF:
+			return RESPONSE_MORE;
+		case RESPONSE_BODY:
+		case RESPONSE_CHUNK_DATA: {
 			size_t take = (size_t)take_body(r, n);
 
 			p += take;
 			n -= take;
 			if (!r->remaining)
-				r->state = r->state == HTTP_BODY ? HTTP_DONE : HTTP_CHUNK_END;
+				r->state = r->state == RESPONSE_BODY ? RESPONSE_DONE : RESPONSE_CHUNK_END;
 			break;
 		}
 		default:
@@ -245,14 +245,15 @@ static int body_input(struct http_resp *r, const char *p, size_t n)
 			n--;
 		}
 	}
-	if (r->state != HTTP_DONE)
-		return HTTP_MORE;
+	if (r->state != RESPONSE_DONE)
+		return RESPONSE_MORE;
 	r->extra = n;
-	return HTTP_COMPLETE;
+	return RESPONSE_COMPLETE;
 }
 
 /* Header bytes buf[0..total): look for the blank line, parse, and go on with what follows. */
-static int headers_input(struct http_resp *r, char *buf, size_t cap, size_t total, size_t from)
+static int headers_input(struct response_parser *r, char *buf, size_t cap, size_t total,
+			 size_t from)
 {
 	const char *end;
 	size_t hlen;
@@ -264,7 +265,7 @@ static int headers_input(struct http_resp *r, char *buf, size_t cap, size_t tota
 			if (total >= cap)
 				return CAUSE_HEADERS_TOO_BIG;
 			r->hdr_len = (uint32_t)total;
-			return HTTP_MORE;
+			return RESPONSE_MORE;
 		}
 		hlen = (size_t)(end - buf) + 4;
 		rc = parse_headers(r, buf, hlen);
@@ -276,22 +277,24 @@ static int headers_input(struct http_resp *r, char *buf, size_t cap, size_t tota
 		memmove(buf, buf + hlen, total - hlen);
 		total -= hlen;
 		from = 0;
-		http_reset(r);
+		response_reset(r);
 	}
 	return body_input(r, buf + hlen, total - hlen);
 }
 
-int http_input(struct http_resp *r, char *buf, size_t cap, size_t n)
+int response_input(struct response_parser *r, char *buf, size_t cap, size_t n)
 {
 	size_t old;
 
-	if (r->state != HTTP_HEADERS)
+	if (r->state != RESPONSE_HEADERS)
 		return body_input(r, buf, n);
 	old = r->hdr_len;
 	return headers_input(r, buf, cap, old + n, old > 3 ? old - 3 : 0);
 }
 
-int http_eof(const struct http_resp *r)
+int response_eof(const struct response_parser *r)
 {
-	return r->state == HTTP_UNTIL_EOF || r->state == HTTP_DONE ? HTTP_COMPLETE : HTTP_MORE;
+	bool ends = r->state == RESPONSE_UNTIL_EOF || r->state == RESPONSE_DONE;
+
+	return ends ? RESPONSE_COMPLETE : RESPONSE_MORE;
 }

@@ -13,23 +13,23 @@
 
 #include "load.h"
 
-enum http_state {
-	HTTP_HEADERS,
-	HTTP_BODY,		/* Content-Length bytes */
-	HTTP_CHUNK_SIZE,
-	HTTP_CHUNK_EXT,		/* rest of a chunk-size line */
-	HTTP_CHUNK_DATA,
-	HTTP_CHUNK_END,		/* CRLF after chunk data */
-	HTTP_TRAILER,
-	HTTP_UNTIL_EOF,		/* no length: the body ends when the server closes */
-	HTTP_DONE,
+enum response_state {
+	RESPONSE_HEADERS,
+	RESPONSE_BODY,		/* Content-Length bytes */
+	RESPONSE_CHUNK_SIZE,
+	RESPONSE_CHUNK_EXT,	/* rest of a chunk-size line */
+	RESPONSE_CHUNK_DATA,
+	RESPONSE_CHUNK_END,	/* CRLF after chunk data */
+	RESPONSE_TRAILER,
+	RESPONSE_UNTIL_EOF,	/* no length: the body ends when the server closes */
+	RESPONSE_DONE,
 };
 
-/* http_input() and http_eof() results; negative values are CAUSE_* (load.h). */
-#define HTTP_MORE 0
-#define HTTP_COMPLETE 1
+/* response_input() and response_eof() results; negative values are CAUSE_* (load.h). */
+#define RESPONSE_MORE 0
+#define RESPONSE_COMPLETE 1
 
-struct http_resp {
+struct response_parser {
 	uint8_t state;
 	bool close;		/* the server will close the connection after this response */
 	bool digits;		/* chunk-size line: saw a hex digit */
@@ -41,22 +41,22 @@ struct http_resp {
 	char worker[WORKER_LEN];	/* X-Worker value, "" if absent */
 };
 
-void http_reset(struct http_resp *r);
+void response_reset(struct response_parser *r);
 
 /* Where the next received bytes must go in the buffer (headers accumulate). */
-static inline size_t http_recv_offset(const struct http_resp *r)
+static inline size_t response_recv_offset(const struct response_parser *r)
 {
-	return r->state == HTTP_HEADERS ? r->hdr_len : 0;
+	return r->state == RESPONSE_HEADERS ? r->hdr_len : 0;
 }
 
 /*
- * n new bytes were received at buf + http_recv_offset(r); buf has cap bytes.
- * Returns HTTP_MORE, HTTP_COMPLETE (r->extra says how many bytes followed the
- * response), or a negative CAUSE_*.
+ * n new bytes were received at buf + response_recv_offset(r); buf has cap
+ * bytes.  Returns RESPONSE_MORE, RESPONSE_COMPLETE (r->extra says how many
+ * bytes followed the response), or a negative CAUSE_*.
  */
-int http_input(struct http_resp *r, char *buf, size_t cap, size_t n);
+int response_input(struct response_parser *r, char *buf, size_t cap, size_t n);
 
-/* The server closed the connection: HTTP_COMPLETE if that ends the body, else HTTP_MORE. */
-int http_eof(const struct http_resp *r);
+/* The server closed the connection: RESPONSE_COMPLETE if that ends the body, else RESPONSE_MORE. */
+int response_eof(const struct response_parser *r);
 
 #endif /* ACCEPTSCOPE_LOAD_HTTP_H */

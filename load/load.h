@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* acceptscope-load: configuration and results shared by load*.c. */
+/* acceptscope-load: configuration and results shared by the files of load/. */
 #ifndef ACCEPTSCOPE_LOAD_H
 #define ACCEPTSCOPE_LOAD_H
 
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "load_hist.h"
+#include "hist.h"
 
 #define WORKER_LEN 48		/* longest X-Worker value kept (with the NUL) */
 #define WORKER_SLOTS 1024	/* distinct X-Worker values tracked; the rest go to "(other)" */
@@ -74,10 +74,10 @@ struct load_stats {
 	struct hist latency_ns;		/* request start (connect, or write on keep-alive) to full response */
 };
 
-/* load_run.c: run the load described by cfg, filling st.  0, or -errno if it could not run. */
+/* run.c: run the load described by cfg, filling st.  0, or -errno if it could not run. */
 int load_run(const struct load_cfg *cfg, struct load_stats *st);
 
-/* load_report.c */
+/* report.c */
 void stats_error(struct load_stats *st, enum err_kind kind, int cause);
 void stats_response(struct load_stats *st, int status, const char *worker);
 uint64_t stats_errors_total(const struct load_stats *st);

@@ -17,7 +17,7 @@
 
 #include "load.h"
 
-#define PROG "acceptscope-load"
+#define LOAD_PROG "acceptscope-load"
 #define DEFAULT_CONNECTIONS 8
 #define DEFAULT_RATE_CONNECTIONS 1024
 #define DEFAULT_DURATION 5.0
@@ -27,7 +27,7 @@
 
 static const char usage[] =
 "USAGE\n"
-"  " PROG " [--host H] --port P [--connections C] [--requests N | --duration S]\n"
+"  " LOAD_PROG " [--host H] --port P [--connections C] [--requests N | --duration S]\n"
 "      [--rate R] [--keepalive] [--timeout S] [--json]\n"
 "\n"
 "Send HTTP/1.1 GET requests to a server on this machine and report what came back:\n"
@@ -62,10 +62,10 @@ static const char usage[] =
 "  run, 2 for bad arguments.\n"
 "\n"
 "EXAMPLES\n"
-"  " PROG " -p 8080 -n 10000           # 10000 requests, 8 connections at a time\n"
-"  " PROG " -p 8080 -d 10 -c 64 -k     # 10 s over 64 keep-alive connections\n"
-"  " PROG " -p 8080 -d 5 -r 20000      # 20000 new connections per second\n"
-"  " PROG " -H ::1 -p 8080 -n 1000 --json\n";
+"  " LOAD_PROG " -p 8080 -n 10000           # 10000 requests, 8 connections at a time\n"
+"  " LOAD_PROG " -p 8080 -d 10 -c 64 -k     # 10 s over 64 keep-alive connections\n"
+"  " LOAD_PROG " -p 8080 -d 5 -r 20000      # 20000 new connections per second\n"
+"  " LOAD_PROG " -H ::1 -p 8080 -n 1000 --json\n";
 
 static const struct option long_options[] = {
 	{ "host", required_argument, NULL, 'H' },
@@ -85,7 +85,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": ");
+	fprintf(stderr, LOAD_PROG ": ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -282,7 +282,7 @@ static bool ensure_fd_limit(uint32_t connections)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur >= need)
 		return true;
-	fprintf(stderr, PROG ": --connections %u needs %lu open files, but the limit is %lu\n",
+	fprintf(stderr, LOAD_PROG ": --connections %u needs %lu open files, but the limit is %lu\n",
 		connections, (unsigned long)need, (unsigned long)rl.rlim_cur);
 	return false;
 }
@@ -299,12 +299,12 @@ int main(int argc, char **argv)
 	cfg.check_self = in_ephemeral_range(cfg.port);
 	st = calloc(1, sizeof(*st));
 	if (!st) {
-		fprintf(stderr, PROG ": out of memory\n");
+		fprintf(stderr, LOAD_PROG ": out of memory\n");
 		return 1;
 	}
 	err = load_run(&cfg, st);
 	if (err) {
-		fprintf(stderr, PROG ": cannot run: %s\n", strerror(-err));
+		fprintf(stderr, LOAD_PROG ": cannot run: %s\n", strerror(-err));
 		free(st);
 		return 1;
 	}

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "load.h"
-#include "load_http.h"
+#include "http.h"
 
 #define BUF_SIZE 8192		/* per connection: response headers must fit */
 #define MAX_EVENTS 512
@@ -30,23 +30,23 @@
 static const char REQ_CLOSE[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 static const char REQ_KEEPALIVE[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-enum conn_state {
-	CONN_FREE,
-	CONN_CONNECTING,	/* connect() in progress, request not written */
-	CONN_SENDING,		/* connected, request partly written */
-	CONN_READING,		/* request written, waiting for the full response */
+enum client_state {
+	CLIENT_FREE,
+	CLIENT_CONNECTING,	/* connect() in progress, request not written */
+	CLIENT_SENDING,		/* connected, request partly written */
+	CLIENT_READING,		/* request written, waiting for the full response */
 };
 
-struct conn {
+struct client_conn {
 	int fd;
 	uint8_t state;
 	bool connected;
 	uint16_t sent_off;		/* request bytes written */
 	uint64_t t_request;		/* request start, ns */
 	uint64_t t_connect;		/* connect() call, ns */
-	struct conn *prev, *next;	/* in-flight list, oldest request first */
+	struct client_conn *prev, *next;	/* in-flight list, oldest request first */
 	char *buf;
-	struct http_resp resp;
+	struct response_parser resp;
 };
 
 struct loader {
@@ -55,12 +55,12 @@ struct loader {
 	int ep;
 	const char *req;
 	size_t req_len;
-	struct conn *conns;
+	struct client_conn *conns;
 	char *bufs;
-	struct conn **free_list;	/* stack of free connections */
+	struct client_conn **free_list;	/* stack of free connections */
 	uint32_t nfree;
 	uint32_t active;		/* connections in use */
-	struct conn *head, *tail;	/* in-flight list */
+	struct client_conn *head, *tail;	/* in-flight list */
 	uint64_t timeout_ns;
 	uint64_t t0;
 	uint64_t t_stop;		/* --duration: no request starts after this */
@@ -103,7 +103,7 @@ static enum err_kind classify_errno(int err)
 
 /* ---- in-flight list ---- */
 
-static void list_append(struct loader *l, struct conn *c)
+static void list_append(struct loader *l, struct client_conn *c)
 {
 	c->next = NULL;
 	c->prev = l->tail;
@@ -114,7 +114,7 @@ static void list_append(struct loader *l, struct conn *c)
 	l->tail = c;
 }
 
-static void list_remove(struct loader *l, struct conn *c)
+static void list_remove(struct loader *l, struct client_conn *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
@@ -129,9 +129,9 @@ static void list_remove(struct loader *l, struct conn *c)
 
 /* ---- connection pool ---- */
 
-static struct conn *conn_get(struct loader *l)
+static struct client_conn *client_get(struct loader *l)
 {
-	struct conn *c;
+	struct client_conn *c;
 
 	if (!l->nfree)
 		return NULL;
@@ -140,26 +140,26 @@ static struct conn *conn_get(struct loader *l)
 	return c;
 }
 
-static void conn_close(struct loader *l, struct conn *c)
+static void client_close(struct loader *l, struct client_conn *c)
 {
 	list_remove(l, c);
 	if (c->fd >= 0)
 		close(c->fd);	/* also drops it from the epoll set */
 	c->fd = -1;
-	c->state = CONN_FREE;
+	c->state = CLIENT_FREE;
 	l->active--;
 	l->free_list[l->nfree++] = c;
 }
 
-static void conn_fail(struct loader *l, struct conn *c, enum err_kind kind, int cause)
+static void client_fail(struct loader *l, struct client_conn *c, enum err_kind kind, int cause)
 {
 	stats_error(l->st, kind, cause);
-	conn_close(l, c);
+	client_close(l, c);
 }
 
-static void conn_fail_errno(struct loader *l, struct conn *c, int err)
+static void client_fail_errno(struct loader *l, struct client_conn *c, int err)
 {
-	conn_fail(l, c, classify_errno(err), err);
+	client_fail(l, c, classify_errno(err), err);
 }
 
 /* ---- request lifecycle ---- */
@@ -177,22 +177,22 @@ static bool may_start(struct loader *l, uint64_t now)
 	return true;
 }
 
-static void request_begin(struct loader *l, struct conn *c, uint64_t now)
+static void request_begin(struct loader *l, struct client_conn *c, uint64_t now)
 {
 	l->st->sent++;
 	c->t_request = now;
 	c->sent_off = 0;
-	http_reset(&c->resp);
+	response_reset(&c->resp);
 	list_append(l, c);
 }
 
-static void try_send(struct loader *l, struct conn *c);
+static void try_send(struct loader *l, struct client_conn *c);
 
 /* Start a request on a new connection.  now is only for back-off decisions. */
 static void start_connection(struct loader *l, uint64_t now)
 {
 	const struct load_cfg *cfg = l->cfg;
-	struct conn *c = conn_get(l);
+	struct client_conn *c = client_get(l);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1, err;
 
@@ -203,28 +203,28 @@ static void start_connection(struct loader *l, uint64_t now)
 	if (c->fd < 0) {
 		err = errno;
 		l->backoff_until = now + BACKOFF_NS;
-		conn_fail_errno(l, c, err);
+		client_fail_errno(l, c, err);
 		return;
 	}
 	if (cfg->keepalive)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->state = CONN_CONNECTING;
+	c->state = CLIENT_CONNECTING;
 	if (connect(c->fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) && errno != EINPROGRESS) {
 		err = errno;
 		if (err == EADDRNOTAVAIL || err == EAGAIN)
 			l->backoff_until = now + BACKOFF_NS;
-		conn_fail_errno(l, c, err);
+		client_fail_errno(l, c, err);
 		return;
 	}
 	/* On loopback the handshake has usually completed already: write at once. */
 	try_send(l, c);
-	if (c->state == CONN_FREE)
+	if (c->state == CLIENT_FREE)
 		return;
 	ev.data.ptr = c;
 	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, c->fd, &ev)) {
 		err = errno;
 		l->backoff_until = now + BACKOFF_NS;
-		conn_fail_errno(l, c, err);
+		client_fail_errno(l, c, err);
 	}
 }
 
@@ -233,7 +233,7 @@ static void start_connection(struct loader *l, uint64_t now)
  * can pick that same port as its source and connect to itself (TCP
  * simultaneous open).  Only possible when nothing listens: count it as refused.
  */
-static bool self_connected(const struct loader *l, const struct conn *c)
+static bool self_connected(const struct loader *l, const struct client_conn *c)
 {
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -243,12 +243,12 @@ static bool self_connected(const struct loader *l, const struct conn *c)
 	return len == l->cfg->addrlen && !memcmp(&local, &l->cfg->addr, len);
 }
 
-static bool on_connected(struct loader *l, struct conn *c)
+static bool on_connected(struct loader *l, struct client_conn *c)
 {
 	uint64_t now = now_ns();
 
 	if (self_connected(l, c)) {
-		conn_fail(l, c, ERR_REFUSED, 0);
+		client_fail(l, c, ERR_REFUSED, 0);
 		return false;
 	}
 	c->connected = true;
@@ -258,7 +258,7 @@ static bool on_connected(struct loader *l, struct conn *c)
 }
 
 /* Write (the rest of) the request.  A write also tells whether a connect finished. */
-static void try_send(struct loader *l, struct conn *c)
+static void try_send(struct loader *l, struct client_conn *c)
 {
 	ssize_t n;
 
@@ -269,20 +269,20 @@ static void try_send(struct loader *l, struct conn *c)
 				continue;
 			if (errno == EAGAIN)
 				return;		/* still connecting, or no buffer space */
-			conn_fail_errno(l, c, errno);
+			client_fail_errno(l, c, errno);
 			return;
 		}
 		if (!c->connected && !on_connected(l, c))
 			return;
-		c->state = CONN_SENDING;
+		c->state = CLIENT_SENDING;
 		c->sent_off += (uint16_t)n;
 	}
-	c->state = CONN_READING;
+	c->state = CLIENT_READING;
 }
 
-static void response_done(struct loader *l, struct conn *c, uint64_t now)
+static void response_done(struct loader *l, struct client_conn *c, uint64_t now)
 {
-	struct http_resp *r = &c->resp;
+	struct response_parser *r = &c->resp;
 
 	l->st->answered++;
 	hist_add(&l->st->latency_ns, now - c->t_request);
@@ -290,49 +290,49 @@ static void response_done(struct loader *l, struct conn *c, uint64_t now)
 	if (r->status < 200 || r->status > 299)
 		stats_error(l->st, ERR_HTTP, 0);
 	if (!l->cfg->keepalive || r->close || !may_start(l, now)) {
-		conn_close(l, c);
+		client_close(l, c);
 		return;
 	}
 	/* Keep-alive: the next request goes out on the same connection. */
 	list_remove(l, c);
 	request_begin(l, c, now);
-	c->state = CONN_SENDING;
+	c->state = CLIENT_SENDING;
 	try_send(l, c);
 }
 
 /* Read until EAGAIN or the end of the response. */
-static void try_read(struct loader *l, struct conn *c)
+static void try_read(struct loader *l, struct client_conn *c)
 {
-	struct http_resp *r = &c->resp;
+	struct response_parser *r = &c->resp;
 	size_t off;
 	ssize_t n;
 	int rc;
 
 	for (;;) {
-		off = http_recv_offset(r);
+		off = response_recv_offset(r);
 		n = recv(c->fd, c->buf + off, BUF_SIZE - off, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
-				conn_fail_errno(l, c, errno);
+				client_fail_errno(l, c, errno);
 			return;
 		}
 		if (n == 0) {
-			if (http_eof(r) == HTTP_COMPLETE)
+			if (response_eof(r) == RESPONSE_COMPLETE)
 				response_done(l, c, now_ns());
 			else
-				conn_fail(l, c, ERR_CLOSED, 0);
+				client_fail(l, c, ERR_CLOSED, 0);
 			return;
 		}
-		rc = http_input(r, c->buf, BUF_SIZE, (size_t)n);
+		rc = response_input(r, c->buf, BUF_SIZE, (size_t)n);
 		if (rc < 0) {
-			conn_fail(l, c, ERR_OTHER, rc);
+			client_fail(l, c, ERR_OTHER, rc);
 			return;
 		}
-		if (rc == HTTP_COMPLETE) {
+		if (rc == RESPONSE_COMPLETE) {
 			if (r->extra && l->cfg->keepalive && !r->close) {
-				conn_fail(l, c, ERR_OTHER, CAUSE_EXTRA_DATA);
+				client_fail(l, c, ERR_OTHER, CAUSE_EXTRA_DATA);
 				return;
 			}
 			response_done(l, c, now_ns());
@@ -341,11 +341,11 @@ static void try_read(struct loader *l, struct conn *c)
 	}
 }
 
-static void on_event(struct loader *l, struct conn *c, uint32_t events)
+static void on_event(struct loader *l, struct client_conn *c, uint32_t events)
 {
-	if (c->state == CONN_CONNECTING || c->state == CONN_SENDING)
+	if (c->state == CLIENT_CONNECTING || c->state == CLIENT_SENDING)
 		try_send(l, c);
-	if (c->state == CONN_READING && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+	if (c->state == CLIENT_READING && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		try_read(l, c);
 }
 
@@ -386,7 +386,7 @@ static void fill_rate(struct loader *l, uint64_t now)
 static void expire(struct loader *l, uint64_t now)
 {
 	while (l->head && now >= l->head->t_request + l->timeout_ns)
-		conn_fail(l, l->head, ERR_TIMEOUT, 0);
+		client_fail(l, l->head, ERR_TIMEOUT, 0);
 }
 
 static bool finished(struct loader *l, uint64_t now)
@@ -402,7 +402,7 @@ static void abort_all(struct loader *l)
 {
 	while (l->head) {
 		l->st->aborted++;
-		conn_close(l, l->head);
+		client_close(l, l->head);
 	}
 }
 
@@ -487,7 +487,7 @@ static int loader_init(struct loader *l, const struct load_cfg *cfg, struct load
 	if (!l->conns || !l->bufs || !l->free_list)
 		return -ENOMEM;
 	for (i = 0; i < cfg->connections; i++) {
-		struct conn *c = &l->conns[cfg->connections - 1 - i];
+		struct client_conn *c = &l->conns[cfg->connections - 1 - i];
 
 		c->fd = -1;
 		c->buf = l->bufs + (size_t)(cfg->connections - 1 - i) * BUF_SIZE;
