@@ -11,7 +11,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ACCEPTSCOPE_BIN:-$ROOT/build}
 DEMO=$BIN/acceptscope-demo
-ALL_MODELS=(single dispatch reqdispatch reuseport shared-blocking shared-epoll shared-exclusive shared-mutex)
+# The models from the server's own table (--list-models: NAME<TAB>processes|threads<TAB>summary).
+ALL_MODELS=()
+if [[ -x $DEMO ]]; then
+	mapfile -t ALL_MODELS < <("$DEMO" --list-models | cut -f1)
+	((${#ALL_MODELS[@]})) || { echo "servers.sh: $DEMO --list-models listed no model" >&2; exit 1; }
+fi
 
 usage() {
 	cat <<EOF
@@ -26,7 +31,7 @@ second are shown as a ratio to the mean of the nginx runs around it.
   --seconds S       length of each run (default 5)
   --models LIST     comma-separated models (default: all of them when
                     $DEMO exists, else none: nginx only)
-                    models: ${ALL_MODELS[*]}
+                    models: ${ALL_MODELS[*]:-(from $DEMO --list-models once built)}
   --connections C   wrk connections (default 64)
   --rounds R        repeat the whole sequence R times and keep median ratios
                     (default 1; runs on a small VM vary by 20% or more)
@@ -71,10 +76,10 @@ done
 MODELS=()
 if [[ -n $MODELS_ARG ]]; then
 	IFS=, read -r -a MODELS <<<"$MODELS_ARG"
+	[[ -x $DEMO ]] || die "$DEMO is not built (run make)"
 	for m in "${MODELS[@]}"; do
 		[[ " ${ALL_MODELS[*]} " == *" $m "* ]] || die_usage "--models: unknown model '$m' (models: ${ALL_MODELS[*]})"
 	done
-	[[ -x $DEMO ]] || die "$DEMO is not built (run make)"
 elif [[ -x $DEMO ]]; then
 	MODELS=("${ALL_MODELS[@]}")
 else

@@ -104,10 +104,10 @@ struct model {
 	void (*cleanup)(struct server *srv);
 };
 
-extern const struct model model_single, model_dispatch, model_reqdispatch, model_reuseport,
-	model_shared_blocking, model_shared_epoll, model_shared_exclusive, model_shared_mutex;
+/* models.c: the table of models (NULL-terminated), the only list of them */
 extern const struct model *const models[];
 const struct model *model_find(const char *name);
+void models_list(FILE *f);
 
 /* core.c: lifecycle */
 int srv_init(struct server *srv);

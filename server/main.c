@@ -15,20 +15,6 @@
 
 #define EXIT_USAGE 2
 
-const struct model *const models[] = {
-	&model_single, &model_dispatch, &model_reqdispatch, &model_reuseport,
-	&model_shared_blocking, &model_shared_epoll, &model_shared_exclusive, &model_shared_mutex,
-	NULL,
-};
-
-const struct model *model_find(const char *name)
-{
-	for (int i = 0; models[i]; i++)
-		if (strcmp(models[i]->name, name) == 0)
-			return models[i];
-	return NULL;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -69,6 +55,8 @@ static void usage(FILE *f)
 		"  -s, --stats FILE         write the per-thread counters as JSON to FILE (- for\n"
 		"                           stdout) on exit and on SIGUSR1\n"
 		"  -q, --quiet              do not print the \"listening\" line\n"
+		"      --list-models        print the models, one a line:\n"
+		"                           NAME<TAB>processes|threads<TAB>description\n"
 		"  -h, --help               show this help\n"
 		"\n"
 		"SIGNALS\n"
@@ -159,6 +147,7 @@ static void parse_args(struct server *srv, int argc, char **argv)
 		{"request-timeout", required_argument, NULL, 'R'},
 		{"stats", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"list-models", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -191,6 +180,7 @@ static void parse_args(struct server *srv, int argc, char **argv)
 			break;
 		case 's': cfg->stats_path = optarg; break;
 		case 'q': cfg->quiet = true; break;
+		case 'L': models_list(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
 		default: /* '?': unknown, or a value given to a flag (--quiet=x) */

@@ -2,10 +2,14 @@
 DEMO=$BIN/acceptscope-demo
 LOAD=$BIN/acceptscope-load
 CLIENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/demo_client.py
-MODELS=(single dispatch reqdispatch reuseport shared-blocking shared-epoll shared-exclusive shared-mutex)
-PROCESS_MODELS=(reuseport shared-blocking shared-epoll shared-exclusive shared-mutex)
 
 [[ -x $DEMO ]] || fail "$DEMO not built"
+# The models, from the server's own table: --list-models prints NAME<TAB>processes|threads<TAB>summary
+# a line.  MODELS: all of them; PROCESS_MODELS: those that take --processes.
+DEMO_MODEL_LIST=$("$DEMO" --list-models) || fail "$DEMO --list-models failed"
+mapfile -t MODELS < <(cut -f1 <<<"$DEMO_MODEL_LIST")
+mapfile -t PROCESS_MODELS < <(awk -F'\t' '$2 == "processes" { print $1 }' <<<"$DEMO_MODEL_LIST")
+((${#MODELS[@]} > 0)) || fail "$DEMO --list-models listed no model"
 command -v jq >/dev/null || fail "jq not installed"
 # Debian's python3 if there is one: a version manager's shim can cost 100 ms a start.
 PYTHON=$(command -v /usr/bin/python3 || command -v python3) || fail "python3 not installed"
@@ -52,6 +56,16 @@ stat_sum() { jq "[.threads[].$2] | add" "$1"; }
 stat_list() { jq -r --arg role "${3:-}" '[.threads[] | select($role == "" or .role == $role) | .'"$2"'] | map(tostring) | join(" ")' "$1"; }
 # client ARGS...: the Python test client (see tests/demo_client.py).
 client() { "$PYTHON" "$CLIENT" "$@"; }
+
+# assert_every_model WHAT MODEL...: every model of MODELS is among the MODEL arguments (a
+# test that gives each model its own settings covers a model added to the table, or fails).
+assert_every_model() {
+	local what=$1 m; shift
+	for m in "${MODELS[@]}"; do
+		[[ " $* " == *" $m "* ]] || fail "$what: model $m not covered"
+	done
+	log "$what: every model covered"
+}
 
 # min_max LIST...: "MIN MAX" of the numbers.
 min_max() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd' '; }

@@ -16,9 +16,11 @@ command -v prlimit >/dev/null || fail "prlimit (util-linux) not installed"
 
 IDLE=1
 
+ABUSED=() TRICKLED=()
 abuse() {
 	local model=$1 bg=()
 	shift
+	ABUSED+=("$model")
 	demo_start --model "$model" --idle-timeout $IDLE "$@"
 	# The slow ones in the background: each holds a connection for about IDLE seconds.
 	client probe "$DEMO_PORT" slowloris --timeout $IDLE >"$TMP/slow.out" 2>&1 &
@@ -50,6 +52,7 @@ abuse shared-blocking --threads 4 # slow clients hold a thread each: that is the
 abuse shared-epoll --threads 2
 abuse shared-exclusive --threads 2 --processes
 abuse shared-mutex --threads 2
+assert_every_model "bad clients" "${ABUSED[@]}"
 
 # A client that pipelines far more than the socket buffers hold and reads late: the
 # server has to finish responses on writability (epoll loop, blocking loop, worker).
@@ -124,6 +127,7 @@ free_fds() {
 trickle() {
 	local model=$1 body=$2 min_shed=$3 sealed=$4
 	shift 4
+	TRICKLED+=("$model")
 	DEMO_PREFIX=(prlimit --nofile=$NOFILE --)
 	demo_start --model "$model" --idle-timeout 5 --request-timeout $REQUEST_TIMEOUT "$@"
 	DEMO_PREFIX=()
@@ -186,3 +190,4 @@ trickle shared-blocking 2 0 1 --threads 4 # 2 + 2 tricklers hold the 4 threads
 trickle shared-epoll fill 0 0 --threads 2
 trickle shared-exclusive fill 0 0 --threads 2
 trickle shared-mutex 100 1 1 --threads 2 # only the mutex holder accepts
+assert_every_model "tricklers" "${TRICKLED[@]}"

@@ -6,7 +6,8 @@
  * per listener event, as memcached's conn_listening state does; the
  * level-triggered registration brings it back while the queue is non-empty.
  * Round-robin means workers' connection counts differ by at most one. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -12,7 +12,8 @@
  * connection's pipelined requests are answered one at a time, in order.
  * Workers return connections through a list and one eventfd, which is written
  * only when the dispatcher is not already due to look at the list. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 #include <errno.h>
 #include <stdlib.h>

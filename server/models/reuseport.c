@@ -2,7 +2,8 @@
  * same port and its own epoll (socket sharding, nginx "listen ... reuseport").
  * The kernel picks the socket for each new connection by hashing its 4-tuple,
  * before any unit is involved, so a busy unit keeps getting its share. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 static void shard_main(struct worker_ctx *ctx)
 {

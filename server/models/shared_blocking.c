@@ -9,7 +9,8 @@
  * the idle timeout and the request deadline).  Units busy with a keep-alive connection take no new
  * ones: with more clients than units, the extra clients wait in the accept
  * queue, exactly as with a prefork server. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -3,7 +3,8 @@
  * connection wakes every unit waiting on the socket; the first accept() wins
  * and the others either see nothing left when epoll rechecks readiness or
  * call accept() and get EAGAIN (counted as empty_accepts): the thundering herd. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 static void herd_main(struct worker_ctx *ctx)
 {

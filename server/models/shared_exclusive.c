@@ -4,7 +4,8 @@
  * socket's wait queue, i.e. the first registered one that is idle.  Units
  * register in spawn order (srv_spawn waits for each to be ready), so unit 0
  * is first in line. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 #include <sys/epoll.h>
 

@@ -10,7 +10,8 @@
  * concentrate on few units.  The mutex is one word in the shared mapping,
  * taken by compare-and-swap (like ngx_shmtx_trylock), so it works unchanged
  * across --processes. */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 #include <errno.h>
 #include <string.h>

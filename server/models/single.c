@@ -1,6 +1,7 @@
 /* single: one thread listens, accepts until EAGAIN, reads and answers, all in
  * one epoll loop (Node.js / libuv).  Its only thread is a "worker". */
-#include "evloop.h"
+#include "../evloop.h"
+#include "models.h"
 
 static void single_main(struct worker_ctx *ctx)
 {
