@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "escape.h"
 #include "load.h"
@@ -263,88 +264,101 @@ void report_text(const struct load_cfg *cfg, const struct load_stats *st)
 
 /* ---- JSON ---- */
 
-/* @s is valid UTF-8 (escaped text, or a --host that parsed as an address):
- * bytes from 0x80 up are whole characters and go out as they are, which
- * keeps JSON and text showing the same name. */
-static void json_string(const char *s)
+/* A number printed as @fmt says ("%.1f": one decimal, as in the text report). */
+static json_object *json_double(double v, const char *fmt)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char buf[64];
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	snprintf(buf, sizeof(buf), fmt, v);
+	return json_object_new_double_s(v, buf);
 }
 
-static void json_hist(const char *name, const struct hist *h)
+static void add_u64(json_object *o, const char *key, uint64_t v)
 {
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+static json_object *json_hist(const struct hist *h)
+{
+	json_object *o = json_object_new_object();
 	size_t i;
 
-	printf("\"%s\":{\"count\":%lu,\"min\":%.1f,\"mean\":%.1f", name, (unsigned long)h->count,
-	       us(h->min), hist_mean(h) / 1000.0);
-	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		printf(",\"%s\":%.1f", pcts[i].name, us(hist_quantile(h, pcts[i].q)));
-	printf(",\"max\":%.1f}", us(h->max));
+	add_u64(o, "count", h->count);
+	json_object_object_add(o, "min", json_double(us(h->min), "%.1f"));
+	json_object_object_add(o, "mean", json_double(hist_mean(h) / 1000.0, "%.1f"));
+	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+		double v = us(hist_quantile(h, pcts[i].q));
+
+		json_object_object_add(o, pcts[i].name, json_double(v, "%.1f"));
+	}
+	json_object_object_add(o, "max", json_double(us(h->max), "%.1f"));
+	return o;
 }
 
-static void json_workers(const struct load_stats *st)
+static json_object *json_workers(const struct load_stats *st)
 {
+	json_object *o = json_object_new_object();
 	const struct worker_slot **w;
 	struct worker_label label;
 	uint32_t n, i;
 
 	w = sorted_workers(st, &n);
-	printf("\"workers\":{");
-	for (i = 0; i < n; i++) {
-		if (i)
-			putchar(',');
-		json_string(worker_label(&label, w[i]));
-		printf(":%lu", (unsigned long)w[i]->count);
-	}
+	for (i = 0; i < n; i++)
+		add_u64(o, worker_label(&label, w[i]), w[i]->count);
 	if (st->workers_overflow)
-		printf("%s\"%s\":%lu", n ? "," : "", OVERFLOW_WORKER, (unsigned long)st->workers_overflow);
-	putchar('}');
+		add_u64(o, OVERFLOW_WORKER, st->workers_overflow);
 	free(w);
+	return o;
+}
+
+/* errors per kind and their total; other_causes; responses per status. */
+static void json_outcomes(json_object *root, const struct load_stats *st)
+{
+	json_object *errors = json_object_new_object(), *causes = json_object_new_object();
+	json_object *status = json_object_new_object();
+	char buf[32];
+	int i;
+
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		add_u64(errors, err_names[i], st->errors[i]);
+	add_u64(errors, "total", stats_errors_total(st));
+	json_object_object_add(root, "errors", errors);
+	for (i = 0; i < OTHER_SLOTS && st->other_causes[i].count; i++)
+		add_u64(causes, cause_name(st->other_causes[i].cause, buf, sizeof(buf)),
+			st->other_causes[i].count);
+	json_object_object_add(root, "other_causes", causes);
+	for (i = 0; i < STATUS_MAX; i++) {
+		if (!st->status[i])
+			continue;
+		snprintf(buf, sizeof(buf), "%d", i);
+		add_u64(status, buf, st->status[i]);
+	}
+	json_object_object_add(root, "status", status);
 }
 
 void report_json(const struct load_cfg *cfg, const struct load_stats *st)
 {
-	bool first = true;
-	char buf[32];
-	int i;
+	json_object *o = json_object_new_object();
 
-	printf("{\"host\":");
-	json_string(cfg->host);
-	printf(",\"port\":%d,\"mode\":\"%s\",\"connections_max\":%u,\"rate\":%g", cfg->port,
-	       mode_name(cfg), cfg->connections, cfg->rate);
-	printf(",\"sent\":%lu,\"answered\":%lu,\"connections\":%lu,\"not_started\":%lu,\"aborted\":%lu",
-	       (unsigned long)st->sent, (unsigned long)st->answered, (unsigned long)st->connections,
-	       (unsigned long)st->not_started, (unsigned long)st->aborted);
-	printf(",\"errors\":{");
-	for (i = 0; i < NR_ERR_KINDS; i++)
-		printf("\"%s\":%lu,", err_names[i], (unsigned long)st->errors[i]);
-	printf("\"total\":%lu},\"other_causes\":{", (unsigned long)stats_errors_total(st));
-	for (i = 0; i < OTHER_SLOTS && st->other_causes[i].count; i++)
-		printf("%s\"%s\":%lu", i ? "," : "", cause_name(st->other_causes[i].cause, buf, sizeof(buf)),
-		       (unsigned long)st->other_causes[i].count);
-	printf("},\"status\":{");
-	for (i = 0; i < STATUS_MAX; i++) {
-		if (!st->status[i])
-			continue;
-		printf("%s\"%d\":%lu", first ? "" : ",", i, (unsigned long)st->status[i]);
-		first = false;
-	}
-	printf("},\"duration_s\":%.3f,\"rps\":%.1f,", elapsed_s(st), rps(st));
-	json_hist("connect_us", &st->connect_ns);
-	putchar(',');
-	json_hist("latency_us", &st->latency_ns);
-	putchar(',');
-	json_workers(st);
-	printf("}\n");
+	/* --host parsed as an address or localhost: plain ASCII. */
+	json_object_object_add(o, "host", json_object_new_string(cfg->host));
+	json_object_object_add(o, "port", json_object_new_int(cfg->port));
+	json_object_object_add(o, "mode", json_object_new_string(mode_name(cfg)));
+	add_u64(o, "connections_max", cfg->connections);
+	json_object_object_add(o, "rate", json_double(cfg->rate, "%g"));
+	add_u64(o, "sent", st->sent);
+	add_u64(o, "answered", st->answered);
+	add_u64(o, "connections", st->connections);
+	add_u64(o, "not_started", st->not_started);
+	add_u64(o, "aborted", st->aborted);
+	json_outcomes(o, st);
+	json_object_object_add(o, "duration_s", json_double(elapsed_s(st), "%.3f"));
+	json_object_object_add(o, "rps", json_double(rps(st), "%.1f"));
+	json_object_object_add(o, "connect_us", json_hist(&st->connect_ns));
+	json_object_object_add(o, "latency_us", json_hist(&st->latency_ns));
+	json_object_object_add(o, "workers", json_workers(st));
+	/* Worker names are escaped text: valid UTF-8, no controls; '/' stays as it is. */
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 }
