@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "load.h"
+#include "clock.h"
 #include "http.h"
+#include "load.h"
 
 #define BUF_SIZE 8192		/* per connection: response headers must fit */
 #define MAX_EVENTS 512
@@ -76,14 +76,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
 }
 
 static enum err_kind classify_errno(int err)
@@ -196,7 +188,7 @@ static void start_connection(struct loader *l, uint64_t now)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1, err;
 
-	request_begin(l, c, now_ns());
+	request_begin(l, c, clock_ns());
 	c->connected = false;
 	c->t_connect = c->t_request;
 	c->fd = socket(cfg->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -245,7 +237,7 @@ static bool self_connected(const struct loader *l, const struct client_conn *c)
 
 static bool on_connected(struct loader *l, struct client_conn *c)
 {
-	uint64_t now = now_ns();
+	uint64_t now = clock_ns();
 
 	if (self_connected(l, c)) {
 		client_fail(l, c, ERR_REFUSED, 0);
@@ -320,7 +312,7 @@ static void try_read(struct loader *l, struct client_conn *c)
 		}
 		if (n == 0) {
 			if (response_eof(r) == RESPONSE_COMPLETE)
-				response_done(l, c, now_ns());
+				response_done(l, c, clock_ns());
 			else
 				client_fail(l, c, ERR_CLOSED, 0);
 			return;
@@ -335,7 +327,7 @@ static void try_read(struct loader *l, struct client_conn *c)
 				client_fail(l, c, ERR_OTHER, CAUSE_EXTRA_DATA);
 				return;
 			}
-			response_done(l, c, now_ns());
+			response_done(l, c, clock_ns());
 			return;
 		}
 	}
@@ -434,7 +426,7 @@ static int wait_ms(const struct loader *l, uint64_t now)
 static void loop(struct loader *l, const sigset_t *waitmask)
 {
 	struct epoll_event events[MAX_EVENTS];
-	uint64_t now = now_ns();
+	uint64_t now = clock_ns();
 	int i, n;
 
 	l->t0 = now;
@@ -461,9 +453,9 @@ static void loop(struct loader *l, const sigset_t *waitmask)
 		}
 		for (i = 0; i < n; i++)
 			on_event(l, events[i].data.ptr, events[i].events);
-		now = now_ns();
+		now = clock_ns();
 	}
-	l->st->elapsed_ns = now_ns() - l->t0;
+	l->st->elapsed_ns = clock_ns() - l->t0;
 }
 
 /* ---- setup ---- */
