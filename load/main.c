@@ -84,31 +84,40 @@ static long count_arg(struct argp_state *state, const char *arg, long min, long 
 	return cli_long(state, arg, min, max, what);
 }
 
-/* A positive number of seconds; "2.5", "2.5s" and "250ms" are accepted. */
-static double seconds_arg(struct argp_state *state, const char *arg, const char *what)
+/* @arg as a number in (0, @max], in seconds with @units, where "2.5s" and "250ms" also do. */
+static bool positive_arg(const char *arg, double max, bool units, double *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (end != arg && !errno && (!strcmp(end, "s") || !strcmp(end, "ms"))) {
-		v *= *end == 'm' ? 1e-3 : 1.0;
-		if (v > 0 && v <= MAX_SECONDS)
-			return v;
-	}
-	/* Plain numbers, and the error for everything else. */
-	return cli_secs(state, arg, 0, MAX_SECONDS, what);
+	if (end == arg || errno)
+		return false;
+	if (units && !strcmp(end, "ms"))
+		v *= 1e-3;
+	else if (*end && !(units && !strcmp(end, "s")))
+		return false;
+	if (!(v > 0) || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static double seconds_arg(struct argp_state *state, const char *arg, const char *what)
+{
+	double v;
+
+	if (positive_arg(arg, MAX_SECONDS, true, &v))
+		return v;
+	return cli_secs(state, arg, 0, MAX_SECONDS, what);	/* says what is wrong, and exits */
 }
 
 static double rate_arg(struct argp_state *state, const char *arg)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (end == arg || *end || errno || !(v > 0) || v > MAX_RATE)
+	if (!positive_arg(arg, MAX_RATE, false, &v))
 		argp_error(state, "invalid --rate '%s' (connections per second, > 0)", arg);
 	return v;
 }
