@@ -295,6 +295,8 @@ static void __attribute__((noreturn)) child_main(struct worker_ctx *ctx, pid_t p
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
+	if (ctx->srv->cfg.ready_fd >= 0) /* the parent's to write and close: EOF once it has */
+		close(ctx->srv->cfg.ready_fd);
 	unit_begin(ctx);
 	ctx->run(ctx);
 	unit_end(ctx);

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define PROG "acceptscope-demo"
+#define DEMO_PROG "acceptscope-demo"
 #define MAX_THREADS 1024
 #define MAX_UNITS (MAX_THREADS + 1) /* N workers plus one acceptor/dispatcher */
 
@@ -52,6 +52,7 @@ struct config {
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms; /* from a request's first byte to its last */
 	const char *stats_path;
+	int ready_fd;          /* --ready-fd, -1 if none: gets "ready PORT PID\n" once listening */
 	bool quiet;
 };
 
@@ -140,10 +141,13 @@ static inline void stat_add(uint64_t *counter, uint64_t n)
 	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
+/* args.c: the command line into srv->cfg and srv->addr; exits on a bad one */
+void args_parse(struct server *srv, int argc, char **argv);
+
 /* stats.c */
 int stats_write(const struct server *srv);
 
 /* Every diagnostic is one line on stderr, prefixed with the program name. */
-#define log_error(fmt, ...) fprintf(stderr, PROG ": " fmt "\n", ##__VA_ARGS__)
+#define log_error(fmt, ...) fprintf(stderr, DEMO_PROG ": " fmt "\n", ##__VA_ARGS__)
 
 #endif

@@ -17,17 +17,27 @@ PYTHON=$(command -v /usr/bin/python3 || command -v python3) || fail "python3 not
 _demo_n=0
 
 # demo_start ARGS...: start acceptscope-demo on an ephemeral port with a --duration
-# safety net, wait for its "listening" line.  Sets DEMO_PID DEMO_PORT DEMO_STATS DEMO_LOG.
+# safety net and wait for its readiness line on --ready-fd (a fifo read to EOF: the server
+# closes it once every listener listens); it must name the server's pid and agree with the
+# "listening" line.  Sets DEMO_PID DEMO_PORT DEMO_STATS DEMO_LOG.
 # DEMO_PREFIX (an array) goes before the command, e.g. (prlimit --nofile=40 --): it must exec.
 demo_start() {
 	_demo_n=$((_demo_n + 1))
 	DEMO_LOG=$TMP/demo$_demo_n.log
 	DEMO_STATS=$TMP/demo$_demo_n.json
-	spawn "$DEMO_LOG" ${DEMO_PREFIX[@]+"${DEMO_PREFIX[@]}"} "$DEMO" --port 0 --duration 60 --stats "$DEMO_STATS" "$@"
+	local ready=$TMP/demo$_demo_n.ready reader word pid
+	mkfifo "$ready"
+	timeout 10 cat "$ready" >"$ready.line" &
+	reader=$!
+	spawn "$DEMO_LOG" ${DEMO_PREFIX[@]+"${DEMO_PREFIX[@]}"} "$DEMO" --port 0 --duration 60 --stats "$DEMO_STATS" \
+		--ready-fd 3 "$@" 3>"$ready"
 	DEMO_PID=$SPAWNED_PID
-	wait_until 10 "demo $* listening" grep -q ' listening on ' "$DEMO_LOG"
-	DEMO_PORT=$(sed -n 's/.* listening on .*:\([0-9]*\) pid [0-9]*$/\1/p' "$DEMO_LOG")
-	[[ $DEMO_PORT =~ ^[0-9]+$ ]] || fail "no port in: $(cat "$DEMO_LOG")"
+	wait "$reader" || fail "demo $*: --ready-fd not closed within 10 s: $(cat "$DEMO_LOG")"
+	read -r word DEMO_PORT pid <"$ready.line" || true
+	[[ $word == ready && $DEMO_PORT =~ ^[0-9]+$ && $pid == "$DEMO_PID" && $(wc -l <"$ready.line") == 1 ]] ||
+		fail "demo $*: readiness line '$(cat "$ready.line")' (pid $DEMO_PID): $(cat "$DEMO_LOG")"
+	[[ " $* " == *" --quiet "* ]] || grep -q " listening on .*:$DEMO_PORT pid $DEMO_PID\$" "$DEMO_LOG" ||
+		fail "demo $*: no listening line for port $DEMO_PORT pid $DEMO_PID: $(cat "$DEMO_LOG")"
 	log "demo $* pid $DEMO_PID port $DEMO_PORT"
 }
 

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/server_lib.sh"
 
 "$DEMO" --help >"$TMP/help" || fail "--help exited $?"
-for word in USAGE EXAMPLES MODELS "${MODELS[@]}" --processes --work-us --accept-delay-us --idle-timeout --request-timeout --stats; do
+for word in USAGE EXAMPLES MODELS "${MODELS[@]}" --processes --work-us --accept-delay-us --idle-timeout --request-timeout --stats --ready-fd --list-models; do
 	grep -q -- "$word" "$TMP/help" || fail "--help does not mention $word"
 done
 log "--help ok"
@@ -65,6 +65,13 @@ expect_usage_error --model single --request-timeout ''
 expect_usage_error --model single --request-timeout 1s
 expect_usage_error --model single --request-timeout
 expect_usage_error --model single --stats ''
+expect_usage_error --model single --ready-fd ''
+expect_usage_error --model single --ready-fd three
+expect_usage_error --model single --ready-fd -1
+expect_usage_error --model single --ready-fd 1 # 0-2 are stdio: closing them would free the numbers
+expect_usage_error --model single --ready-fd 2
+expect_usage_error --model single --ready-fd 99 # not open
+expect_usage_error --model single --ready-fd
 expect_usage_error --model single --bogus
 expect_usage_error --model single -x
 expect_usage_error --model single extra-argument

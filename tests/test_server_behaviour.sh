@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What identifies each accept model in its counters, plus the knobs that shape
-# queues: --accept-delay-us, --work-us, --backlog, and IPv6.
+# queues: --accept-delay-us, --work-us, --backlog, and IPv6; the --ready-fd handshake.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server_lib.sh"
 
@@ -135,3 +135,41 @@ assert_eq "IPv6: answered" 40 "$(jq .answered <<<"$c")"
 curl -sf -g "http://[::1]:$DEMO_PORT/" | grep -q 'model dispatch' || fail "curl over IPv6"
 demo_stop
 assert_eq "IPv6: accepts" 41 "$(stat_sum "$DEMO_STATS" accepts)"
+
+# --ready-fd: one line "ready PORT PID" once every listener listens, then EOF (the server and,
+# with --processes, every worker closed it) while the server runs on; at that moment every
+# reuseport shard is listening and answers.  A server that cannot start closes it with no line.
+ready_check() {
+	local fifo=$TMP/ready.fifo reader pid word port pid_said shards=$1
+	shift
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	timeout 10 cat "$fifo" >"$TMP/ready.out" &
+	reader=$!
+	spawn "$TMP/ready.log" "$DEMO" --port 0 --duration 30 --ready-fd 3 "$@" 3>"$fifo"
+	pid=$SPAWNED_PID
+	wait "$reader" || fail "--ready-fd $*: no EOF within 10 s"
+	kill -0 "$pid" || fail "--ready-fd $*: the server is gone: $(cat "$TMP/ready.log")"
+	assert_eq "--ready-fd $*: lines" 1 "$(wc -l <"$TMP/ready.out")"
+	read -r word port pid_said <"$TMP/ready.out"
+	assert_eq "--ready-fd $*: the line" "ready $pid" "$word $pid_said"
+	assert_eq "--ready-fd $*: listeners on port $port at once" "$shards" "$(ss -Htln "sport = :$port" | wc -l)"
+	assert_eq "--ready-fd $*: answers at once" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")"
+	if [[ " $* " == *" --quiet "* ]]; then
+		[[ ! -s $TMP/ready.log ]] || fail "--ready-fd $*: printed: $(cat "$TMP/ready.log")"
+	else
+		grep -q " listening on 127.0.0.1:$port pid $pid\$" "$TMP/ready.log" || fail "--ready-fd $*: listening line: $(cat "$TMP/ready.log")"
+	fi
+	kill -TERM "$pid"
+	wait_exit 5 "$pid" >/dev/null
+	assert_eq "--ready-fd $*: exit status" 0 "$WAIT_STATUS"
+}
+ready_check 1 --model shared-exclusive --threads 3
+ready_check 4 --model reuseport --threads 4 --processes
+ready_check 1 --model reqdispatch --threads 2 --quiet
+demo_start --model single
+rc=0
+"$DEMO" --model single --port "$DEMO_PORT" --duration 5 --ready-fd 3 3>"$TMP/ready.fail" 2>"$TMP/err" || rc=$?
+assert_eq "--ready-fd, port taken: exit status" 1 "$rc"
+assert_eq "--ready-fd, port taken: nothing written" 0 "$(wc -c <"$TMP/ready.fail")"
+demo_stop
