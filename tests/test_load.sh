@@ -265,7 +265,19 @@ sys.exit(0 if workers == want else "workers %r, wanted %r" % (workers, want))
 log "hostile: JSON workers $(jq -c .workers "$TMP/hostile.json")"
 
 # --- arguments ---
-"$LOAD" --help | grep -q EXAMPLES || fail "--help lacks EXAMPLES"
+rc=0
+"$LOAD" --help >"$TMP/help.out" 2>"$TMP/help.err" || rc=$?
+assert_eq "--help exit status" 0 "$rc"
+assert_eq "--help stderr bytes" 0 "$(wc -c <"$TMP/help.err")"
+for word in USAGE EXAMPLES --host --port --connections --requests --duration --rate --keepalive \
+	--timeout --json; do
+	grep -q -- "$word" "$TMP/help.out" || fail "--help lacks $word"
+done
+"$LOAD" --version | grep -q '^acceptscope-load ' || fail "--version: $("$LOAD" --version)"
+# Seconds may carry a unit.
+run refused_ms -p "$NOBODY" -d 300ms
+jq -e '.duration_s >= 0.25 and .duration_s < 2' "$TMP/refused_ms.json" >/dev/null ||
+	fail "-d 300ms ran $(get refused_ms .duration_s) s"
 bad_args() {
 	local rc=0
 	"$LOAD" "$@" >"$TMP/bad.out" 2>"$TMP/bad.err" || rc=$?
@@ -290,4 +302,7 @@ bad_args -p "$NOBODY" --bogus
 bad_args -p "$NOBODY" -x
 bad_args -p "$NOBODY" -n
 bad_args -p "$NOBODY" extra
+bad_args -p "$NOBODY" -d 5ss
+bad_args -p +"$NOBODY" -n 1
+bad_args -p "$NOBODY" --keepalive=1
 log "all load generator checks passed"
