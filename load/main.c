@@ -84,7 +84,7 @@ static long count_arg(struct argp_state *state, const char *arg, long min, long 
 	return cli_long(state, arg, min, max, what);
 }
 
-/* @arg as a number in (0, @max], in seconds with @units, where "2.5s" and "250ms" also do. */
+/* @arg as a number in (0, @max]; with @units also with one: "2.5s", "250ms" (then seconds). */
 static bool positive_arg(const char *arg, double max, bool units, double *out)
 {
 	char *end;
