@@ -29,6 +29,7 @@
 #define ETH_P_IP 0x0800
 #define EAGAIN 11
 #define TCP_ESTABLISHED 1
+#define TCP_SYN_RECV 3
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 #define IPPROTO_TCP 6
@@ -53,6 +54,8 @@ const volatile bool syn_recv_kprobe_overflow = false;
  * clears catchup_active.
  */
 const volatile bool accept_catchup = false;
+/* The enqueue hook is sk_data_ready: the state hook tells it which child was established. */
+const volatile bool pair_established = false;
 volatile bool catchup_active = false;
 /* [start, end) of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms (see on_kfree_skb). */
 const volatile __u64 rcv_text[2][2] = {};
@@ -160,6 +163,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } accept_seen SEC(".maps");
+
+/*
+ * sk_data_ready enqueue hook: the child whose handshake just completed on this CPU
+ * (see tp_inet_sock_set_state), so the wake-up names its own child, not the queue tail.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} established_child SEC(".maps");
 
 /* kprobe on syn_recv_sock: the listener, per CPU (softirq does not migrate). */
 struct {
@@ -833,8 +847,31 @@ int BPF_PROG(fentry_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
 /* ---- enqueue: tp_btf sk_data_ready (6.3+) ---- */
 
 /*
- * tcp_child_process() wakes the listener after inet_csk_reqsk_queue_add(): the
- * new child is the queue's tail (unless an accept on another CPU already took it).
+ * The child tcp_child_process() just established on this CPU, if it belongs to
+ * @listener (same local port and namespace), taken from the slot; else NULL.
+ */
+static __always_inline const struct sock *take_established_child(const struct sock *listener)
+{
+	__u32 zero = 0;
+	__u64 *slot = bpf_map_lookup_elem(&established_child, &zero);
+	const struct sock *child;
+
+	if (!slot || !*slot)
+		return NULL;
+	child = (const struct sock *)*slot;
+	*slot = 0;
+	if (BPF_CORE_READ(child, __sk_common.skc_num) != sk_port(listener) ||
+	    BPF_CORE_READ(child, __sk_common.skc_net.net) != BPF_CORE_READ(listener, __sk_common.skc_net.net))
+		return NULL;
+	return child;
+}
+
+/*
+ * tcp_child_process() wakes the listener after inet_csk_reqsk_queue_add() and
+ * after the child's SYN_RECV -> ESTABLISHED, both in this softirq: the child is
+ * the one the state hook just saw.  Failing that (a Fast Open child, queued at
+ * its SYN), the queue's tail, which an accept on another CPU may already have
+ * taken: the enqueue still counts, its child may be another.
  */
 SEC("tp_btf/sk_data_ready")
 int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
@@ -846,7 +883,8 @@ int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
 	/* Every TCP data arrival passes here: a plain BTF load to leave early. */
 	if (sk->__sk_common.skc_state != TCP_LISTEN || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	if (BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head)) {
+	child = take_established_child(sk);
+	if (!child && BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head)) {
 		tail = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail);
 		child = BPF_CORE_READ(tail, sk);
 	}
@@ -962,7 +1000,16 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	__u64 key = (__u64)sk;
+	__u32 zero = 0;
+	__u64 *slot;
 
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && pair_established) {
+		/* A passive child's handshake done (tcp_rcv_state_process): for tp_sk_data_ready. */
+		slot = bpf_map_lookup_elem(&established_child, &zero);
+		if (slot)
+			*slot = key;
+		return 0;
+	}
 	if (newstate != TCP_CLOSE)
 		return 0;
 	bpf_map_delete_elem(&conns, &key);

@@ -187,32 +187,85 @@ int parse_backend(const char *s, enum backend_choice *out)
 	return -EINVAL;
 }
 
+/*
+ * The one table of which mechanism serves which hook: what it attaches to (as
+ * stderr and the README say it), the kernel features it needs (all of them),
+ * and the BPF programs it loads, each maybe needing one feature more.  The
+ * plan, the autoload switches and the stderr lines all come from here.
+ */
+#define FEATURE(name) (offsetof(struct kernel_features, name) + 1)	/* 0: none */
+
+struct hook_prog {
+	const char *name;	/* BPF program (function) name */
+	size_t feature;		/* FEATURE(x): loaded only if the kernel has x too; 0: always */
+};
+
+#define PROG(name) { name, 0 }
+#define PROG_IF(name, feature) { name, FEATURE(feature) }
+
+struct hook_impl {
+	enum hook_id hook;
+	enum mechanism mech;
+	const char *target;
+	size_t needs[2];
+	struct hook_prog progs[4];
+};
+
+static const struct hook_impl hook_impls[] = {
+	{ HOOK_ACCEPT, MECH_FENTRY, "fexit inet_csk_accept", { FEATURE(fexit_accept) },
+	  { PROG("fexit_inet_csk_accept") } },
+	{ HOOK_ACCEPT, MECH_KPROBE, "kretprobe inet_csk_accept", { FEATURE(kprobe_accept) },
+	  { PROG("kprobe_inet_csk_accept"), PROG("kretprobe_inet_csk_accept") } },
+	{ HOOK_ACCEPT, MECH_TRACEPOINT, "tracepoints syscalls:sys_exit_accept{,4}", { FEATURE(tp_syscalls_accept) },
+	  { PROG("tp_exit_accept"), PROG("tp_exit_accept4") } },
+	{ HOOK_ENQUEUE, MECH_FENTRY, "fexit tcp_v{4,6}_syn_recv_sock", { FEATURE(fexit_syn_recv4) },
+	  { PROG("fexit_tcp_v4_syn_recv_sock"), PROG_IF("fexit_tcp_v6_syn_recv_sock", fexit_syn_recv6) } },
+	{ HOOK_ENQUEUE, MECH_KPROBE, "kretprobe tcp_v{4,6}_syn_recv_sock", { FEATURE(kprobe_syn_recv4) },
+	  { PROG("kprobe_tcp_v4_syn_recv_sock"), PROG("kretprobe_tcp_v4_syn_recv_sock"),
+	    PROG_IF("kprobe_tcp_v6_syn_recv_sock", kprobe_syn_recv6),
+	    PROG_IF("kretprobe_tcp_v6_syn_recv_sock", kprobe_syn_recv6) } },
+	{ HOOK_ENQUEUE, MECH_TRACEPOINT, "tp_btf sock:sk_data_ready", { FEATURE(tp_sk_data_ready) },
+	  { PROG("tp_sk_data_ready") } },
+	{ HOOK_READ, MECH_FENTRY, "fexit tcp_recvmsg", { FEATURE(fexit_recvmsg) }, { PROG("fexit_tcp_recvmsg") } },
+	{ HOOK_READ, MECH_KPROBE, "kretprobe tcp_recvmsg", { FEATURE(kprobe_recvmsg) },
+	  { PROG("kprobe_tcp_recvmsg"), PROG("kretprobe_tcp_recvmsg") } },
+	{ HOOK_READ, MECH_TRACEPOINT, "tp_btf sock:sock_recv_length", { FEATURE(tp_sock_recv_length) },
+	  { PROG("tp_sock_recv_length") } },
+	/* SYN drops at tcp_conn_request, handshake drops at syn_recv_sock's entry. */
+	{ HOOK_OVERFLOW, MECH_FENTRY, "fentry tcp_conn_request + tcp_v{4,6}_syn_recv_sock",
+	  { FEATURE(fentry_conn_request), FEATURE(fentry_syn_recv4) },
+	  { PROG("fentry_tcp_conn_request"), PROG("fentry_tcp_v4_syn_recv_sock"),
+	    PROG_IF("fentry_tcp_v6_syn_recv_sock", fentry_syn_recv6) } },
+	/* The entry kprobe on syn_recv_sock is shared with the enqueue hook (syn_recv_kprobe_*). */
+	{ HOOK_OVERFLOW, MECH_KPROBE, "kprobe tcp_conn_request + tcp_v{4,6}_syn_recv_sock",
+	  { FEATURE(kprobe_conn_request), FEATURE(kprobe_syn_recv4) },
+	  { PROG("kprobe_tcp_conn_request"), PROG("kprobe_tcp_v4_syn_recv_sock"),
+	    PROG_IF("kprobe_tcp_v6_syn_recv_sock", kprobe_syn_recv6) } },
+	{ HOOK_OVERFLOW, MECH_TRACEPOINT, "tp_btf skb:kfree_skb + the listener's sk_drops",
+	  { FEATURE(tp_kfree_skb_rx_sk) }, { PROG("tp_kfree_skb") } },
+	{ HOOK_STATE, MECH_TRACEPOINT, "tp_btf sock:inet_sock_set_state", { FEATURE(tp_inet_sock_set_state) },
+	  { PROG("tp_inet_sock_set_state") } },
+};
+
+static bool has_feature(const struct kernel_features *kf, size_t feature)
+{
+	return !feature || *(const bool *)((const char *)kf + feature - 1);
+}
+
+static const struct hook_impl *hook_impl(enum hook_id hook, enum mechanism m)
+{
+	for (size_t i = 0; i < sizeof(hook_impls) / sizeof(hook_impls[0]); i++)
+		if (hook_impls[i].hook == hook && hook_impls[i].mech == m)
+			return &hook_impls[i];
+	return NULL;
+}
+
 /* Whether mechanism @m can serve @hook on this kernel. */
 static bool can_serve(const struct kernel_features *kf, enum hook_id hook, enum mechanism m)
 {
-	switch (hook) {
-	case HOOK_ACCEPT:
-		return (m == MECH_FENTRY && kf->fexit_accept) ||
-		       (m == MECH_KPROBE && kf->kprobe_accept) ||
-		       (m == MECH_TRACEPOINT && kf->tp_syscalls_accept);
-	case HOOK_ENQUEUE:
-		return (m == MECH_FENTRY && kf->fexit_syn_recv4) ||
-		       (m == MECH_KPROBE && kf->kprobe_syn_recv4) ||
-		       (m == MECH_TRACEPOINT && kf->tp_sk_data_ready);
-	case HOOK_READ:
-		return (m == MECH_FENTRY && kf->fexit_recvmsg) ||
-		       (m == MECH_KPROBE && kf->kprobe_recvmsg) ||
-		       (m == MECH_TRACEPOINT && kf->tp_sock_recv_length);
-	case HOOK_OVERFLOW:
-		/* SYN drops at tcp_conn_request, handshake drops at syn_recv_sock's entry. */
-		return (m == MECH_FENTRY && kf->fentry_conn_request && kf->fentry_syn_recv4) ||
-		       (m == MECH_KPROBE && kf->kprobe_conn_request && kf->kprobe_syn_recv4) ||
-		       (m == MECH_TRACEPOINT && kf->tp_kfree_skb_rx_sk);
-	case HOOK_STATE:
-		return m == MECH_TRACEPOINT && kf->tp_inet_sock_set_state;
-	default:
-		return false;
-	}
+	const struct hook_impl *impl = hook_impl(hook, m);
+
+	return impl && has_feature(kf, impl->needs[0]) && has_feature(kf, impl->needs[1]);
 }
 
 void plan_hooks(const struct kernel_features *kf, enum backend_choice choice, struct hook_plan *plan)
@@ -241,56 +294,51 @@ void plan_hooks(const struct kernel_features *kf, enum backend_choice choice, st
 	}
 }
 
-static void enable(struct bpf_program *prog, bool on)
+static void enable(struct acceptscope_bpf *skel, const char *name)
 {
-	bpf_program__set_autoload(prog, on);
+	struct bpf_program *prog = bpf_object__find_program_by_name(skel->obj, name);
+
+	if (prog)
+		bpf_program__set_autoload(prog, true);
+	else	/* the table names a program the BPF object lacks: a bug, say so */
+		fprintf(stderr, "acceptscope: internal error: no BPF program %s\n", name);
 }
 
 void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 		const struct hook_plan *plan)
 {
 	struct bpf_program *prog;
-	enum mechanism accept = plan->mech[HOOK_ACCEPT], enq = plan->mech[HOOK_ENQUEUE];
-	enum mechanism rd = plan->mech[HOOK_READ], ovf = plan->mech[HOOK_OVERFLOW];
+	enum mechanism accept = plan->mech[HOOK_ACCEPT];
 
 	bpf_object__for_each_program(prog, skel->obj)
-		enable(prog, false);
+		bpf_program__set_autoload(prog, false);
+	for (int h = 0; h < NR_HOOKS; h++) {
+		const struct hook_impl *impl = hook_impl(h, plan->mech[h]);
+
+		for (int i = 0; impl && i < 4 && impl->progs[i].name; i++)
+			if (has_feature(kf, impl->progs[i].feature))
+				enable(skel, impl->progs[i].name);
+	}
 	/* Listeners: found by iter/tcp at start and by listen(), sampled by a test-run program. */
-	enable(skel->progs.iter_listeners, true);
-	enable(skel->progs.sample_listeners, true);
+	enable(skel, "iter_listeners");
+	enable(skel, "sample_listeners");
 	bpf_program__set_autoattach(skel->progs.sample_listeners, false);
-	enable(skel->progs.tp_enter_listen, kf->tp_syscalls_listen);
-	enable(skel->progs.tp_exit_listen, kf->tp_syscalls_listen);
-	enable(skel->progs.fexit_inet_csk_accept, accept == MECH_FENTRY);
-	enable(skel->progs.kprobe_inet_csk_accept, accept == MECH_KPROBE);
-	enable(skel->progs.kretprobe_inet_csk_accept, accept == MECH_KPROBE);
+	if (kf->tp_syscalls_listen) {
+		enable(skel, "tp_enter_listen");
+		enable(skel, "tp_exit_listen");
+	}
+	skel->rodata->pair_established = plan->mech[HOOK_ENQUEUE] == MECH_TRACEPOINT;
+	/* One kprobe at syn_recv_sock's entry serves both hooks that want it. */
+	skel->rodata->syn_recv_kprobe_enqueue = plan->mech[HOOK_ENQUEUE] == MECH_KPROBE;
+	skel->rodata->syn_recv_kprobe_overflow = plan->mech[HOOK_OVERFLOW] == MECH_KPROBE;
 	/* With fentry/kprobe accepts, the syscall exit catches up on calls under way at attach. */
 	skel->rodata->accept_catchup = (accept == MECH_FENTRY || accept == MECH_KPROBE) && kf->tp_syscalls_accept;
-	enable(skel->progs.tp_exit_accept, accept == MECH_TRACEPOINT || skel->rodata->accept_catchup);
-	enable(skel->progs.tp_exit_accept4, accept == MECH_TRACEPOINT || skel->rodata->accept_catchup);
-	bpf_program__set_autoattach(skel->progs.tp_exit_accept, !skel->rodata->accept_catchup);
-	bpf_program__set_autoattach(skel->progs.tp_exit_accept4, !skel->rodata->accept_catchup);
-	enable(skel->progs.fexit_tcp_v4_syn_recv_sock, enq == MECH_FENTRY);
-	enable(skel->progs.fexit_tcp_v6_syn_recv_sock, enq == MECH_FENTRY && kf->fexit_syn_recv6);
-	/* One kprobe at syn_recv_sock's entry serves both hooks that want it. */
-	skel->rodata->syn_recv_kprobe_enqueue = enq == MECH_KPROBE;
-	skel->rodata->syn_recv_kprobe_overflow = ovf == MECH_KPROBE;
-	enable(skel->progs.kprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE || ovf == MECH_KPROBE);
-	enable(skel->progs.kretprobe_tcp_v4_syn_recv_sock, enq == MECH_KPROBE);
-	enable(skel->progs.kprobe_tcp_v6_syn_recv_sock,
-	       (enq == MECH_KPROBE || ovf == MECH_KPROBE) && kf->kprobe_syn_recv6);
-	enable(skel->progs.kretprobe_tcp_v6_syn_recv_sock, enq == MECH_KPROBE && kf->kprobe_syn_recv6);
-	enable(skel->progs.tp_sk_data_ready, enq == MECH_TRACEPOINT);
-	enable(skel->progs.fexit_tcp_recvmsg, rd == MECH_FENTRY);
-	enable(skel->progs.kprobe_tcp_recvmsg, rd == MECH_KPROBE);
-	enable(skel->progs.kretprobe_tcp_recvmsg, rd == MECH_KPROBE);
-	enable(skel->progs.tp_sock_recv_length, rd == MECH_TRACEPOINT);
-	enable(skel->progs.fentry_tcp_conn_request, ovf == MECH_FENTRY);
-	enable(skel->progs.fentry_tcp_v4_syn_recv_sock, ovf == MECH_FENTRY);
-	enable(skel->progs.fentry_tcp_v6_syn_recv_sock, ovf == MECH_FENTRY && kf->fentry_syn_recv6);
-	enable(skel->progs.kprobe_tcp_conn_request, ovf == MECH_KPROBE);
-	enable(skel->progs.tp_kfree_skb, ovf == MECH_TRACEPOINT);
-	enable(skel->progs.tp_inet_sock_set_state, plan->mech[HOOK_STATE] == MECH_TRACEPOINT);
+	if (skel->rodata->accept_catchup) {
+		enable(skel, "tp_exit_accept");
+		enable(skel, "tp_exit_accept4");
+		bpf_program__set_autoattach(skel->progs.tp_exit_accept, false);
+		bpf_program__set_autoattach(skel->progs.tp_exit_accept4, false);
+	}
 }
 
 const char *mechanism_name(enum mechanism m)
@@ -317,19 +365,9 @@ const char *hook_name(enum hook_id h)
 
 static const char *hook_target(enum hook_id h, enum mechanism m)
 {
-	static const char *targets[NR_HOOKS][4] = {
-		[HOOK_ACCEPT] = { NULL, "fexit inet_csk_accept", "kretprobe inet_csk_accept",
-				  "tracepoints syscalls:sys_exit_accept{,4}" },
-		[HOOK_ENQUEUE] = { NULL, "fexit tcp_v{4,6}_syn_recv_sock", "kretprobe tcp_v{4,6}_syn_recv_sock",
-				   "tp_btf sock:sk_data_ready" },
-		[HOOK_READ] = { NULL, "fexit tcp_recvmsg", "kretprobe tcp_recvmsg",
-				"tp_btf sock:sock_recv_length" },
-		[HOOK_STATE] = { NULL, NULL, NULL, "tp_btf sock:inet_sock_set_state" },
-		[HOOK_OVERFLOW] = { NULL, "fentry tcp_conn_request + tcp_v{4,6}_syn_recv_sock",
-				    "kprobe tcp_conn_request + tcp_v{4,6}_syn_recv_sock",
-				    "tp_btf skb:kfree_skb + the listener's sk_drops" },
-	};
-	return targets[h][m] ? targets[h][m] : "?";
+	const struct hook_impl *impl = hook_impl(h, m);
+
+	return impl ? impl->target : "?";
 }
 
 static const char *missing_metrics(enum hook_id h)
@@ -338,7 +376,7 @@ static const char *missing_metrics(enum hook_id h)
 		[HOOK_ACCEPT] = "accepts, empty accepts, accept-queue wait, reads (all per thread)",
 		[HOOK_ENQUEUE] = "queued, accept-queue depth histogram and maximum, accept-queue wait",
 		[HOOK_READ] = "reads and read bytes per thread",
-		[HOOK_STATE] = "none (closed connections age out of an LRU map instead)",
+		[HOOK_STATE] = "none: closed connections are not forgotten, so the connection map fills (counted in lost)",
 		[HOOK_OVERFLOW] = "overflows",
 	};
 	return missing[h];

@@ -142,7 +142,7 @@ overflow() {
 	_what="$BACKEND, $_mode, $_host to $_addr"
 	if [ $_mode = accepting ]; then
 		[ "$(jq .answered $W/load2.json)" = "$(jq .connections $W/load2.json)" ] ||
-			fail "$_what: answered $(jq .answered $W/load2.json) of $(jq .connections $W/load2.json)"
+			fail "$_what: answered $(jq .answered $W/load2.json) of $(jq .connections $W/load2.json) (errors $(jq -c .errors $W/load2.json))"
 	fi
 	_l=$(jq -c --argjson p $PORT '.listeners[] | select(.port == $p)' $W/summary.json)
 	[ "$(echo "$_l" | jq .depth_max)" = 9 ] || fail "$_what: depth_max $(echo "$_l" | jq .depth_max), expected 9"
