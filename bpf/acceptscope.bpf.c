@@ -22,7 +22,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
-#include "../user/acceptscope.h"
+#include "acceptscope.h"
+#include "histogram.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -241,33 +242,6 @@ static __always_inline bool pid_wanted(__u32 pid)
 	return false;
 }
 
-static __always_inline __u32 log2l(__u64 v)
-{
-	__u32 r = 0;
-
-	for (int i = 32; i > 0; i >>= 1) {
-		if (v >= (1ULL << i)) {
-			v >>= i;
-			r += i;
-		}
-	}
-	return r;
-}
-
-/* Log-linear slot: WAIT_SUB_BITS of mantissa under the leading bit. */
-static __always_inline __u32 wait_slot(__u64 ns)
-{
-	__u32 lg;
-
-	if (ns < (1ULL << WAIT_MIN_LOG2))
-		return 0;
-	lg = log2l(ns);
-	if (lg >= WAIT_MAX_LOG2)
-		return WAIT_SLOTS - 1;
-	return ((lg - WAIT_MIN_LOG2) << WAIT_SUB_BITS) +
-	       ((ns >> (lg - WAIT_SUB_BITS)) & ((1 << WAIT_SUB_BITS) - 1)) + 1;
-}
-
 static __always_inline __u32 sk_port(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -440,7 +414,7 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 	if (!ls)
 		return;
 	ls->queued++;
-	ls->depth_hist[log2l(depth) < DEPTH_SLOTS ? log2l(depth) : DEPTH_SLOTS - 1]++;
+	ls->depth_hist[depth_slot(depth)]++;
 	if (depth > ls->depth_max)
 		ls->depth_max = depth;
 	if (syn_queue > ls->syn_max)
@@ -517,7 +491,7 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 		ls->wait_sum_ns += wait;
 		if (wait > ls->wait_max_ns)
 			ls->wait_max_ns = wait;
-		ls->wait_hist[wait_slot(wait) < WAIT_SLOTS ? wait_slot(wait) : WAIT_SLOTS - 1]++;
+		ls->wait_hist[wait_slot(wait)]++;
 	}
 	emit(EV_ACCEPTED, listener, id, child, wait, 0);
 }

@@ -2,18 +2,6 @@
 #include <string.h>
 #include "stats.h"
 
-__u64 wait_slot_low(int slot)
-{
-	int lg, sub;
-
-	if (slot <= 0)
-		return 0;
-	slot--;
-	lg = WAIT_MIN_LOG2 + (slot >> WAIT_SUB_BITS);
-	sub = slot & ((1 << WAIT_SUB_BITS) - 1);
-	return (1ULL << lg) + ((__u64)sub << (lg - WAIT_SUB_BITS));
-}
-
 static __u64 wait_slot_high(int slot)
 {
 	if (slot >= WAIT_SLOTS - 1)

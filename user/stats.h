@@ -5,9 +5,8 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "acceptscope.h"
+#include "histogram.h"
 
-/* Lower bound, in ns, of wait-histogram slot @slot (the inverse of the BPF side's wait_slot()). */
-__u64 wait_slot_low(int slot);
 /* Percentile @p (0..100) of a wait histogram, in ns: the top of its slot (at most 1/16
  * above the true value), capped at @max_ns. */
 __u64 wait_percentile(const __u64 hist[WAIT_SLOTS], double p, __u64 max_ns);

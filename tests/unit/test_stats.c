@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for user/stats.c: histogram slots, percentiles, Jain's index. */
+/* Unit tests for bpf/histogram.h (the slots the BPF side fills) and user/stats.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,29 +8,16 @@
 #include <cmocka.h>
 #include "stats.h"
 
-/* The BPF side's slot function, restated for the test (bpf/acceptscope.bpf.c wait_slot). */
-static int slot_of(__u64 ns)
-{
-	int lg = 63 - __builtin_clzll(ns | 1);
-
-	if (ns < (1ULL << WAIT_MIN_LOG2))
-		return 0;
-	if (lg >= WAIT_MAX_LOG2)
-		return WAIT_SLOTS - 1;
-	return ((lg - WAIT_MIN_LOG2) << WAIT_SUB_BITS) +
-	       (int)((ns >> (lg - WAIT_SUB_BITS)) & ((1 << WAIT_SUB_BITS) - 1)) + 1;
-}
-
 static void slots_round_trip(void **state)
 {
 	(void)state;
 	for (__u64 ns = 1ULL << WAIT_MIN_LOG2; ns < (1ULL << WAIT_MAX_LOG2); ns = ns * 9 / 8 + 1) {
-		int s = slot_of(ns);
+		int s = wait_slot(ns);
 
 		assert_true(wait_slot_low(s) <= ns);
 		assert_true(ns < wait_slot_low(s + 1));
 	}
-	assert_int_equal(slot_of(5), 0);
+	assert_int_equal(wait_slot(5), 0);
 	assert_int_equal(wait_slot_low(0), 0);
 	assert_int_equal(wait_slot_low(1), 1 << WAIT_MIN_LOG2);
 }
@@ -42,7 +29,7 @@ static void percentile_never_below_truth(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
-		hist[slot_of(waits[i])]++;
+		hist[wait_slot(waits[i])]++;
 	/* p50 is the third value, 20.2 ms: reported within one slot (1/16) above it. */
 	assert_true(wait_percentile(hist, 50, 90000000) >= 20200000);
 	assert_true(wait_percentile(hist, 50, 90000000) <= 20200000 + 20200000 / 16 + 1);
@@ -68,8 +55,8 @@ static void log2_fold(void **state)
 	__u64 hist[WAIT_SLOTS] = {}, out[32];
 
 	(void)state;
-	hist[slot_of(1500)]++;		/* 1.5 us -> slot [1, 2) us */
-	hist[slot_of(3000000)]++;	/* 3 ms -> [2048, 4096) us */
+	hist[wait_slot(1500)]++;		/* 1.5 us -> slot [1, 2) us */
+	hist[wait_slot(3000000)]++;	/* 3 ms -> [2048, 4096) us */
 	wait_hist_to_log2_us(hist, out, 32);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[11], 1);
