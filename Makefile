@@ -43,8 +43,8 @@ COMMON_OBJS := $(call obj,$(wildcard common/*.c))
 USER_OBJS := $(call obj,$(wildcard user/*.c user/compare/*.c))
 # Everything but main.c, for unit tests.
 USER_LIB_OBJS := $(filter-out $(BUILD)/obj/user/main.o,$(USER_OBJS)) $(COMMON_OBJS)
-DEMO_OBJS := $(call obj,$(filter-out server/load%,$(wildcard server/*.c server/models/*.c)))
-LOAD_OBJS := $(call obj,$(wildcard load/*.c server/load*.c))
+DEMO_OBJS := $(call obj,$(wildcard server/*.c server/models/*.c))
+LOAD_OBJS := $(call obj,$(wildcard load/*.c))
 HEADERS := $(wildcard bpf/*.h common/*.h user/*.h user/compare/*.h server/*.h server/models/*.h load/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)

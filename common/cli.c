@@ -21,8 +21,9 @@ static ssize_t filter_write(void *cookie, const char *buf, size_t size)
 {
 	struct hint_filter *h = cookie;
 
+	/* The hint may wrap over lines; argp exits right after it: drop everything from it on. */
 	for (size_t i = 0; i < size; i++) {
-		if (h->at_line_start)
+		if (h->at_line_start && !h->dropping)
 			h->dropping = size - i >= 4 && strncmp(buf + i, "Try ", 4) == 0;
 		if (!h->dropping)
 			fputc(buf[i], stderr);
@@ -62,8 +63,8 @@ static error_t outer_parser(int key, char *arg, struct argp_state *state)
 void cli_parse(const struct argp *argp, int argc, char **argv, void *input)
 {
 	struct argp_child children[] = { { argp, 0, NULL, 0 }, { 0 } };
-	struct argp outer = { .parser = outer_parser, .children = children,
-			      .doc = argp->doc, .args_doc = argp->args_doc };
+	/* The child's doc is printed with it; the outer argp gives only the usage line's arguments. */
+	struct argp outer = { .parser = outer_parser, .children = children, .args_doc = argp->args_doc };
 	struct wrapped w = { .input = input };
 	char *name = argv[0];
 	int err;

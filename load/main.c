@@ -186,45 +186,12 @@ static void finish_args(struct argp_state *state, struct args *a)
 	parse_host(state, cfg, a->host);
 }
 
-/*
- * Stopgap: common/cli.c drops argp's "Try `PROG --help' ..." hint after an
- * error by its first line, but for a name as long as this one argp wraps the
- * hint, and its second line ("information.") still reached stderr.  Until
- * cli.c drops the whole hint, errors go to this stream, which passes what
- * comes before the hint and nothing from it on (the error then ends us).
- */
-static ssize_t write_until_hint(void *cookie, const char *buf, size_t size)
-{
-	bool *in_hint = cookie;
-	const char *hint = *in_hint ? buf : memmem(buf, size, "Try `", 5);
-	size_t keep = hint && (hint == buf || hint[-1] == '\n') ? (size_t)(hint - buf) : size;
-
-	if (hint && keep < size)
-		*in_hint = true;
-	fwrite(buf, 1, keep, stderr);
-	return (ssize_t)size;
-}
-
-static FILE *error_stream(void)
-{
-	static bool in_hint;
-	FILE *f = fopencookie(&in_hint, "w", (cookie_io_functions_t){ .write = write_until_hint });
-
-	if (!f)
-		return stderr;
-	setvbuf(f, NULL, _IONBF, 0);
-	return f;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct args *a = state->input;
 	struct load_cfg *cfg = a->cfg;
 
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->err_stream = error_stream();
-		break;
 	case 'H':
 		a->host = arg;
 		break;
