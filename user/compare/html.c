@@ -7,12 +7,8 @@
  * data-level, data-field and data-value (the exact text of the JSON value); the bars carry
  * data-tid or data-bucket, data-field and data-value.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 #include "compare.h"
 
 static void esc(FILE *f, const char *s)
@@ -70,6 +66,66 @@ static const char css[] =
 #define MT 28
 #define MB 44
 
+/* An <svg> chart of @r, @w wide: id KIND-MODEL-LEVEL, its <title> "MODEL at LEVEL: @what", and
+ * its heading @heading. */
+static void svg_open(FILE *f, const struct cmp_run *r, const char *kind, int w, const char *what, const char *heading)
+{
+	fprintf(f, "<svg id=\"%s-%s-%s\" class=\"chart %s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		   "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" data-model=\"%s\" data-level=\"%s\">\n",
+		kind, r->model, r->level->name, kind, w, TH, w, TH, r->model, r->level->name);
+	fprintf(f, "<title>%s at %s: %s</title>\n", r->model, r->level->name, what);
+	fprintf(f, "<text x=\"%d\" y=\"16\" font-weight=\"600\">%s</text>\n", ML, heading);
+}
+
+/* The threads chart's legend and its linear axis up to @top. */
+static void threads_axes(FILE *f, double ph, double top)
+{
+	fprintf(f, "<rect x=\"%d\" y=\"7\" width=\"10\" height=\"10\" class=\"acc\"/><text x=\"%d\" y=\"16\">accepts</text>\n",
+		TW - 150, TW - 136);
+	fprintf(f, "<rect x=\"%d\" y=\"7\" width=\"10\" height=\"10\" class=\"rd\"/><text x=\"%d\" y=\"16\">reads</text>\n",
+		TW - 74, TW - 60);
+	for (int g = 0; g <= 4; g++) {
+		double y = MT + ph - ph * g / 4;
+
+		fprintf(f, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", ML, TW - MR, y, y);
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", ML - 4, y + 4, top * g / 4);
+	}
+	fprintf(f, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>\n", ML, TW - MR, MT + (int)ph, MT + (int)ph);
+}
+
+/* Thread @t's two bars (accepts, reads) around @cx, each @bw wide, and its label under them. */
+static void thread_bars(FILE *f, const struct cmp_run *r, const struct cmp_thread *t, double cx, double bw,
+			double ph, double top, bool label)
+{
+	const struct {
+		const char *field, *cls;
+		uint64_t v;
+		double x;
+	} bars[] = {
+		{ "accepts", "acc", t->accepts, cx - bw - 1 },
+		{ "reads", "rd", t->reads, cx + 1 },
+	};
+	const char *role = t->role[0] ? t->role : "?";
+
+	for (int b = 0; b < 2; b++) {
+		double h = ph * bars[b].v / top;
+
+		if (bars[b].v && h < 1)
+			h = 1;
+		fprintf(f, "<rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" data-model=\"%s\" "
+			   "data-level=\"%s\" data-tid=\"%ld\" data-field=\"%s\" data-value=\"%llu\">"
+			   "<title>tid %ld (%s): %llu %s</title></rect>\n",
+			bars[b].cls, bars[b].x, MT + ph - h, bw, h, r->model, r->level->name, t->tid, bars[b].field,
+			(unsigned long long)bars[b].v, t->tid, role, (unsigned long long)bars[b].v, bars[b].field);
+	}
+	if (!label)
+		return;
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%ld</text>", cx, MT + (int)ph + 14, t->tid);
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", cx, MT + (int)ph + 27);
+	esc(f, role);
+	fputs("</text>\n", f);
+}
+
 static void threads_chart(FILE *f, const struct cmp_run *r)
 {
 	double pw = TW - ML - MR, ph = TH - MT - MB, gw, bw, top;
@@ -83,22 +139,8 @@ static void threads_chart(FILE *f, const struct cmp_run *r)
 			most = r->threads[i].reads;
 	}
 	top = nice_max(most);
-	fprintf(f, "<svg id=\"threads-%s-%s\" class=\"chart threads\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		   "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" data-model=\"%s\" data-level=\"%s\">\n",
-		r->model, r->level->name, TW, TH, TW, TH, r->model, r->level->name);
-	fprintf(f, "<title>%s at %s: accepts and reads per thread</title>\n", r->model, r->level->name);
-	fprintf(f, "<text x=\"%d\" y=\"16\" font-weight=\"600\">accepts and reads per thread</text>\n", ML);
-	fprintf(f, "<rect x=\"%d\" y=\"7\" width=\"10\" height=\"10\" class=\"acc\"/><text x=\"%d\" y=\"16\">accepts</text>\n",
-		TW - 150, TW - 136);
-	fprintf(f, "<rect x=\"%d\" y=\"7\" width=\"10\" height=\"10\" class=\"rd\"/><text x=\"%d\" y=\"16\">reads</text>\n",
-		TW - 74, TW - 60);
-	for (int g = 0; g <= 4; g++) {
-		double y = MT + ph - ph * g / 4;
-
-		fprintf(f, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", ML, TW - MR, y, y);
-		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", ML - 4, y + 4, top * g / 4);
-	}
-	fprintf(f, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>\n", ML, TW - MR, MT + (int)ph, MT + (int)ph);
+	svg_open(f, r, "threads", TW, "accepts and reads per thread", "accepts and reads per thread");
+	threads_axes(f, ph, top);
 	if (!n) {
 		fprintf(f, "<text x=\"%d\" y=\"%d\">no thread accepted or read</text>\n", ML + 10, MT + 40);
 		fputs("</svg>\n", f);
@@ -108,37 +150,8 @@ static void threads_chart(FILE *f, const struct cmp_run *r)
 	bw = gw * 0.36;
 	if (bw > 28)
 		bw = 28;
-	for (int i = 0; i < n; i++) {
-		const struct cmp_thread *t = &r->threads[i];
-		double cx = ML + gw * i + gw / 2;
-		const struct {
-			const char *field, *cls;
-			uint64_t v;
-			double x;
-		} bars[] = {
-			{ "accepts", "acc", t->accepts, cx - bw - 1 },
-			{ "reads", "rd", t->reads, cx + 1 },
-		};
-
-		for (int b = 0; b < 2; b++) {
-			double h = ph * bars[b].v / top;
-
-			if (bars[b].v && h < 1)
-				h = 1;
-			fprintf(f, "<rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" data-model=\"%s\" "
-				   "data-level=\"%s\" data-tid=\"%ld\" data-field=\"%s\" data-value=\"%llu\">"
-				   "<title>tid %ld (%s): %llu %s</title></rect>\n",
-				bars[b].cls, bars[b].x, MT + ph - h, bw, h, r->model, r->level->name, t->tid, bars[b].field,
-				(unsigned long long)bars[b].v, t->tid, t->role[0] ? t->role : "?", (unsigned long long)bars[b].v,
-				bars[b].field);
-		}
-		if (n <= 24) {
-			fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%ld</text>", cx, MT + (int)ph + 14, t->tid);
-			fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", cx, MT + (int)ph + 27);
-			esc(f, t->role[0] ? t->role : "?");
-			fputs("</text>\n", f);
-		}
-	}
+	for (int i = 0; i < n; i++)
+		thread_bars(f, r, &r->threads[i], ML + gw * i + gw / 2, bw, ph, top, n <= 24);
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">thread (tid, role)</text>\n", ML + (int)pw / 2, TH - 4);
 	fputs("</svg>\n", f);
 }
@@ -156,11 +169,7 @@ static void depth_chart(FILE *f, const struct cmp_run *r)
 		if (r->depth_hist[i] > most)
 			most = r->depth_hist[i];
 	lmax = log10(1.0 + most);
-	fprintf(f, "<svg id=\"depth-%s-%s\" class=\"chart depth\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		   "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" data-model=\"%s\" data-level=\"%s\">\n",
-		r->model, r->level->name, HW, TH, HW, TH, r->model, r->level->name);
-	fprintf(f, "<title>%s at %s: accept-queue depth at enqueue (log2 buckets)</title>\n", r->model, r->level->name);
-	fprintf(f, "<text x=\"%d\" y=\"16\" font-weight=\"600\">accept-queue depth at enqueue</text>\n", ML);
+	svg_open(f, r, "depth", HW, "accept-queue depth at enqueue (log2 buckets)", "accept-queue depth at enqueue");
 	fprintf(f, "<text x=\"%d\" y=\"16\" text-anchor=\"end\">log scale</text>\n", HW - MR);
 	fprintf(f, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>\n", ML, HW - MR, BASE, BASE);
 	fprintf(f, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>\n", ML, ML, MT + 14, BASE);
@@ -236,88 +245,9 @@ static void run_section(FILE *f, const struct cmp_run *r)
 	fputs("</tbody></table>\n</section>\n", f);
 }
 
-/*
- * The report is written after every run, but a path it cannot be written to must be refused
- * before the first (they take minutes), so the file is opened here, up front, and the open
- * stream kept: whatever the final write would hit (no such directory, a directory, read-only,
- * not permitted) is hit now, and the path cannot change in between.  Until the report is
- * written, no half report pretends to be one: a file that did not exist is created empty (and
- * removed again if no report is written: interrupted, or failed at setup); a file that exists
- * is opened without truncating it, so an old report stays whole until the new one replaces it
- * (then it is truncated first).  A write that fails leaves an empty file or none, never a
- * partial report.  Writing through a symbolic link, or to a device (/dev/stdout), works as
- * with any output file.
- */
-int cmp_html_open(struct cmp_html_out *o, const char *path)
+
+static void page_head(FILE *f, const struct cmp_config *cfg)
 {
-	struct stat st;
-	int fd, err;
-
-	*o = (struct cmp_html_out){ .path = path };
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd >= 0) {
-		o->created = true;
-	} else if (errno == EEXIST) {
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		/* Gone meanwhile, or a symbolic link to nothing (O_EXCL does not follow it). */
-		if (fd < 0 && errno == ENOENT) {
-			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-			o->created = fd >= 0;
-		}
-	}
-	if (fd < 0)
-		return -1;
-	if (!fstat(fd, &st)) {
-		o->regular = S_ISREG(st.st_mode);
-		o->dev = st.st_dev;
-		o->ino = st.st_ino;
-		o->f = fdopen(fd, "w");
-	}
-	if (!o->f) {
-		err = errno;
-		close(fd);
-		cmp_html_discard(o);
-		errno = err;
-		return -1;
-	}
-	return 0;
-}
-
-void cmp_html_discard(struct cmp_html_out *o)
-{
-	struct stat st;
-
-	if (o->f) {
-		/* Truncated after fclose() (through a duplicate), so that nothing still buffered
-		 * lands after the truncation. */
-		int fd = o->regular && (o->created || o->writing) ? dup(fileno(o->f)) : -1;
-
-		fclose(o->f);
-		o->f = NULL;
-		if (fd >= 0) {
-			int ret = ftruncate(fd, 0);
-
-			(void)ret;	/* best effort: the report has failed already, and says so */
-			close(fd);
-		}
-	}
-	/* Only the very file compare created: not a symbolic link to it, nor a later file there. */
-	if (o->created && !lstat(o->path, &st) && st.st_dev == o->dev && st.st_ino == o->ino)
-		unlink(o->path);
-	o->created = false;
-}
-
-int cmp_write_html(struct cmp_html_out *o, const struct cmp_config *cfg, const struct cmp_run *runs, int n,
-		   char **findings)
-{
-	FILE *f = o->f;
-	char val[64], shown[64];
-	int err;
-
-	errno = 0;
-	o->writing = true;
-	if (o->regular && ftruncate(fileno(f), 0))
-		goto fail;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<title>acceptscope compare</title>\n<style>\n", f);
@@ -331,40 +261,54 @@ int cmp_write_html(struct cmp_html_out *o, const struct cmp_config *cfg, const s
 	if (cfg->work_us)
 		fprintf(f, ", %ld us of CPU work per request", cfg->work_us);
 	fputs(".</p>\n", f);
+}
 
+/* Text columns are left-aligned. */
+static const char *align(const struct cmp_column *c)
+{
+	return c->format == CMP_TEXT ? " class=\"l\"" : "";
+}
+
+static void summary_row(FILE *f, const struct cmp_run *run)
+{
+	const char *m = run->model, *l = run->level->name, *status = run->ok ? "ok" : "failed";
+	char val[64], shown[64];
+
+	fprintf(f, "<tr id=\"row-%s-%s\" class=\"%s\" data-model=\"%s\" data-level=\"%s\" data-status=\"%s\">"
+		   "<td class=\"l\">%s</td><td class=\"l\">%s</td><td data-model=\"%s\" data-level=\"%s\" "
+		   "data-field=\"connections\" data-value=\"%d\">%d</td>",
+		m, l, status, m, l, status, m, l, m, l, run->connections, run->connections);
+	for (int i = 0; i < cmp_nr_columns; i++) {
+		const struct cmp_column *c = &cmp_columns[i];
+
+		cmp_cell(c, run, val, sizeof(val), shown, sizeof(shown));
+		fprintf(f, "<td id=\"cell-%s-%s-%s\"%s data-model=\"%s\" data-level=\"%s\" data-field=\"%s\" data-value=\"",
+			m, l, c->key, align(c), m, l, c->key);
+		esc(f, val);
+		fputs("\">", f);
+		esc(f, shown);
+		fputs("</td>", f);
+	}
+	fputs("</tr>\n", f);
+}
+
+/* The table, each heading's description under it, and the findings. */
+static void summary(FILE *f, const struct cmp_run *runs, int n, char **findings)
+{
 	fputs("<table id=\"summary\">\n<thead><tr><th class=\"l\">model</th><th class=\"l\">level</th><th>conns</th>", f);
-	for (int i = 0; i < cmp_nr_fields; i++) {
-		fprintf(f, "<th%s title=\"", cmp_fields[i].key[0] == 'r' && cmp_fields[i].key[1] == 'e' ? " class=\"l\"" : "");
-		esc(f, cmp_fields[i].title);
-		fprintf(f, "\">%s</th>", cmp_fields[i].head);
+	for (int i = 0; i < cmp_nr_columns; i++) {
+		fprintf(f, "<th%s title=\"", align(&cmp_columns[i]));
+		esc(f, cmp_columns[i].title);
+		fprintf(f, "\">%s</th>", cmp_columns[i].head);
 	}
 	fputs("</tr></thead>\n<tbody>\n", f);
-	for (int r = 0; r < n; r++) {
-		const struct cmp_run *run = &runs[r];
-
-		fprintf(f, "<tr id=\"row-%s-%s\" class=\"%s\" data-model=\"%s\" data-level=\"%s\" data-status=\"%s\">"
-			   "<td class=\"l\">%s</td><td class=\"l\">%s</td><td data-model=\"%s\" data-level=\"%s\" "
-			   "data-field=\"connections\" data-value=\"%d\">%d</td>",
-			run->model, run->level->name, run->ok ? "ok" : "failed", run->model, run->level->name,
-			run->ok ? "ok" : "failed", run->model, run->level->name, run->model, run->level->name,
-			run->connections, run->connections);
-		for (int i = 0; i < cmp_nr_fields; i++) {
-			cmp_field_value(run, i, val, sizeof(val), shown, sizeof(shown));
-			fprintf(f, "<td id=\"cell-%s-%s-%s\"%s data-model=\"%s\" data-level=\"%s\" data-field=\"%s\" data-value=\"",
-				run->model, run->level->name, cmp_fields[i].key, !strcmp(cmp_fields[i].key, "readers") ? " class=\"l\"" : "",
-				run->model, run->level->name, cmp_fields[i].key);
-			esc(f, val);
-			fputs("\">", f);
-			esc(f, shown);
-			fputs("</td>", f);
-		}
-		fputs("</tr>\n", f);
-	}
+	for (int r = 0; r < n; r++)
+		summary_row(f, &runs[r]);
 	fputs("</tbody>\n</table>\n<p class=\"note\">", f);
-	for (int i = 0; i < cmp_nr_fields; i++) {
-		fprintf(f, "<b>%s</b>: ", cmp_fields[i].head);
-		esc(f, cmp_fields[i].title);
-		fputs(i + 1 < cmp_nr_fields ? "; " : ".", f);
+	for (int i = 0; i < cmp_nr_columns; i++) {
+		fprintf(f, "<b>%s</b>: ", cmp_columns[i].head);
+		esc(f, cmp_columns[i].title);
+		fputs(i + 1 < cmp_nr_columns ? "; " : ".", f);
 	}
 	fputs("</p>\n<h2>What the figures show</h2>\n<ul id=\"findings\">\n", f);
 	for (int i = 0; findings && findings[i]; i++) {
@@ -372,22 +316,15 @@ int cmp_write_html(struct cmp_html_out *o, const struct cmp_config *cfg, const s
 		esc(f, findings[i]);
 		fputs("</li>\n", f);
 	}
-	fputs("</ul>\n<h2>Per model and level</h2>\n<div class=\"runs\">\n", f);
+	fputs("</ul>\n", f);
+}
+
+void cmp_html_render(FILE *f, const struct cmp_config *cfg, const struct cmp_run *runs, int n, char **findings)
+{
+	page_head(f, cfg);
+	summary(f, runs, n, findings);
+	fputs("<h2>Per model and level</h2>\n<div class=\"runs\">\n", f);
 	for (int r = 0; r < n; r++)
 		run_section(f, &runs[r]);
 	fputs("</div>\n</body>\n</html>\n", f);
-	/* fsync: a write the file system refuses late (NFS, quota) fails here, while the file
-	 * can still be emptied, rather than at close. */
-	if (fflush(f) || ferror(f) || (o->regular && fsync(fileno(f))))
-		goto fail;
-	o->f = NULL;
-	if (fclose(f))
-		goto fail;	/* closed: cmp_html_discard can still remove a file it created */
-	o->created = false;
-	return 0;
-fail:
-	err = errno ? errno : EIO;
-	cmp_html_discard(o);
-	errno = err;
-	return -1;
 }
