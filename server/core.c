@@ -15,13 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Sleep for us microseconds, or less if shutdown begins meanwhile. */
 static void sleep_unless_stopping(struct server *srv, uint64_t us)
 {
@@ -65,10 +58,10 @@ static void shed_one_connection(struct worker_ctx *ctx, int listen_fd)
 	 * connection first: then it sheds the next one to arrive. */
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0) {
-		stat_add(&ctx->st->accepts, 1);
+		counter_add(&ctx->counters->accepts, 1);
 		close(fd);
 	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		stat_add(&ctx->st->empty_accepts, 1);
+		counter_add(&ctx->counters->empty_accepts, 1);
 	}
 	ctx->reserve_fd = reopen_reserve();
 }
@@ -86,12 +79,12 @@ int accept_counted(struct worker_ctx *ctx, int listen_fd)
 		sleep_unless_stopping(ctx->srv, delay);
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
-		stat_add(&ctx->st->accepts, 1);
+		counter_add(&ctx->counters->accepts, 1);
 		return fd;
 	}
 	int err = errno;
 	if (err == EAGAIN || err == EWOULDBLOCK) {
-		stat_add(&ctx->st->empty_accepts, 1);
+		counter_add(&ctx->counters->empty_accepts, 1);
 	} else if ((err == EMFILE || err == ENFILE) && !srv_stopping(ctx->srv)) {
 		shed_one_connection(ctx, listen_fd);
 	} else if (err != EINTR && err != ECONNABORTED && err != EPROTO && !srv_stopping(ctx->srv)) {
@@ -109,8 +102,8 @@ ssize_t read_counted(struct worker_ctx *ctx, int fd, void *buf, size_t len)
 {
 	ssize_t n = read(fd, buf, len);
 	if (n > 0) {
-		stat_add(&ctx->st->reads, 1);
-		stat_add(&ctx->st->read_bytes, (uint64_t)n);
+		counter_add(&ctx->counters->reads, 1);
+		counter_add(&ctx->counters->read_bytes, (uint64_t)n);
 	}
 	return n;
 }
@@ -140,11 +133,9 @@ void work_calibrate(void)
 	for (int round = 0; round < 3; round++) {
 		uint64_t n = 1u << 16;
 		for (;;) {
-			struct timespec a, b;
-			clock_gettime(CLOCK_MONOTONIC, &a);
+			uint64_t start_ns = clock_ns();
 			spin(n);
-			clock_gettime(CLOCK_MONOTONIC, &b);
-			double us = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+			double us = (double)(clock_ns() - start_ns) / 1e3;
 			if (us >= 10000) { /* 10 ms: long enough to time, short enough to start fast */
 				if (n / us > best)
 					best = (double)n / us; /* the fastest round was the least disturbed */
@@ -257,8 +248,8 @@ void worker_failed(struct worker_ctx *ctx)
 
 static void unit_begin(struct worker_ctx *ctx)
 {
-	__atomic_store_n(&ctx->st->tid, (int32_t)gettid(), __ATOMIC_RELAXED);
-	__atomic_store_n(&ctx->st->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&ctx->counters->tid, (int32_t)gettid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&ctx->counters->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	ctx->reserve_fd = reopen_reserve();
 }
 
@@ -326,9 +317,9 @@ int srv_spawn(struct server *srv, enum role role, void (*run)(struct worker_ctx 
 		return -1;
 	}
 	struct worker_ctx *ctx = &srv->units[srv->n_units];
-	*ctx = (struct worker_ctx){.srv = srv, .st = &srv->sh->slots[srv->n_units], .arg = arg, .run = run,
+	*ctx = (struct worker_ctx){.srv = srv, .counters = &srv->sh->slots[srv->n_units], .arg = arg, .run = run,
 				   .reserve_fd = -1};
-	ctx->st->role = role;
+	ctx->counters->role = role;
 
 	if (srv->cfg.processes) {
 		pid_t parent = getpid();
@@ -401,7 +392,7 @@ void srv_join(struct server *srv)
 		return;
 	}
 	int ignored = 0;
-	uint64_t deadline = now_ms() + 3000;
+	uint64_t deadline = clock_ms() + 3000;
 	for (;;) {
 		srv_reap(srv, &ignored);
 		bool left = false;
@@ -409,7 +400,7 @@ void srv_join(struct server *srv)
 			left |= srv->units[i].pid > 0;
 		if (!left)
 			return;
-		if (now_ms() > deadline) {
+		if (clock_ms() > deadline) {
 			for (int i = 0; i < srv->n_units; i++)
 				if (srv->units[i].pid > 0) {
 					log_error("worker process %d did not exit; killing it", (int)srv->units[i].pid);

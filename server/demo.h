@@ -1,7 +1,7 @@
 /* acceptscope-demo: the core every accept model shares.
  *
  * A "unit" is one worker thread, or one worker process with --processes.  Each
- * unit owns one slot of per-thread counters (struct thread_stats) and counts
+ * unit owns one slot of per-thread counters (struct unit_counters) and counts
  * only its own syscalls, so the counters are ground truth an eBPF tracer can
  * be checked against.  The counting rules live next to the wrappers in core.c
  * (accept_counted, read_counted) and evloop.c (conn_respond).
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include "clock.h" /* clock_ms(): the monotonic clock of every deadline */
 
 #define DEMO_PROG "acceptscope-demo"
 #define MAX_THREADS 1024
@@ -25,10 +26,11 @@
  * "dispatcher" are reserved for threads that hand their work to others. */
 enum role { ROLE_WORKER, ROLE_ACCEPTOR, ROLE_DISPATCHER };
 
-/* One per unit, padded to two cache lines so that neighbours never share a
- * line (the adjacent-line prefetcher pulls pairs).  Only the owner writes;
- * the dumper reads with relaxed atomics. */
-struct thread_stats {
+/* One unit's ground-truth counters (one "threads" entry of --stats), padded to
+ * two cache lines so that neighbours never share a line (the adjacent-line
+ * prefetcher pulls pairs).  Only the owner writes; the dumper reads with
+ * relaxed atomics. */
+struct unit_counters {
 	int32_t tid;
 	int32_t pid;
 	int32_t role;
@@ -61,7 +63,7 @@ struct config {
 struct shared {
 	int stop;          /* set once shutdown begins */
 	int accept_mutex;  /* shared-mutex: 0 when free, else the holder's tid */
-	struct thread_stats slots[MAX_UNITS];
+	struct unit_counters slots[MAX_UNITS];
 };
 
 struct server;
@@ -69,7 +71,7 @@ struct server;
 /* What a unit's code gets: its server, its counters, its model argument. */
 struct worker_ctx {
 	struct server *srv;
-	struct thread_stats *st;
+	struct unit_counters *counters; /* its slot in sh->slots */
 	void *arg;
 	int reserve_fd; /* a spare fd, given up to shed a connection on EMFILE */
 	void (*run)(struct worker_ctx *ctx);
@@ -132,11 +134,10 @@ ssize_t read_counted(struct worker_ctx *ctx, int fd, void *buf, size_t len);
 void work_calibrate(void);
 void work_burn(unsigned us);
 void backoff(struct server *srv, unsigned ms);
-uint64_t now_ms(void);
 
 /* Only the owning unit writes a counter: a plain load/store pair (no locked
  * instruction) is enough, atomic only so the dumper's concurrent read is defined. */
-static inline void stat_add(uint64_t *counter, uint64_t n)
+static inline void counter_add(uint64_t *counter, uint64_t n)
 {
 	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }

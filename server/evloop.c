@@ -127,7 +127,7 @@ void conn_init(struct conn *c, int fd)
 	c->idle = c->request = (struct timer){0};
 	c->next = NULL;
 	c->close_when_sent = false;
-	http_reset(&c->http);
+	http_parser_reset(&c->http);
 	c->out = NULL;
 	c->out_len = 0;
 	c->start = c->len = 0;
@@ -203,7 +203,7 @@ enum send_result conn_respond(struct worker_ctx *ctx, const struct responses *re
 	uint32_t len = c->http.head ? r->head_len : r->len;
 
 	work_burn(ctx->srv->cfg.work_us);
-	stat_add(&ctx->st->requests, 1);
+	counter_add(&ctx->counters->requests, 1);
 	ssize_t n = send(c->src.fd, r->data, len, MSG_NOSIGNAL);
 	if (n == (ssize_t)len)
 		return SEND_DONE;
@@ -235,7 +235,7 @@ int conn_flush_blocking(struct worker_ctx *ctx, struct conn *c, uint64_t deadlin
 {
 	while (c->out_len) {
 		struct pollfd pfd[2] = {{.fd = c->src.fd, .events = POLLOUT}, {.fd = ctx->srv->stop_fd, .events = POLLIN}};
-		uint64_t now = now_ms();
+		uint64_t now = clock_ms();
 		if (now >= deadline_ms || srv_stopping(ctx->srv))
 			return -1;
 		if (poll(pfd, 2, (int)(deadline_ms - now)) < 0 && errno != EINTR)
@@ -255,7 +255,7 @@ static void serve_buffered(struct evloop *l, struct conn *c)
 		bool keep = c->http.keep_alive;
 		conn_request_done(l, c);
 		enum send_result r = conn_respond(l->ctx, &l->resp, c);
-		http_reset(&c->http);
+		http_parser_reset(&c->http);
 		if (r == SEND_FAILED || (r == SEND_DONE && !keep)) {
 			conn_close(l, c);
 			return;
@@ -335,7 +335,7 @@ int evloop_watch_listener(struct evloop *l, int fd, uint32_t extra_events)
 
 int evloop_init(struct evloop *l, struct worker_ctx *ctx, const struct evloop_ops *ops)
 {
-	*l = (struct evloop){.ctx = ctx, .ops = ops, .epfd = -1, .now_ms = now_ms(),
+	*l = (struct evloop){.ctx = ctx, .ops = ops, .epfd = -1, .now_ms = clock_ms(),
 			     .idle.offset = offsetof(struct conn, idle),
 			     .requests.offset = offsetof(struct conn, request)};
 	responses_build(&l->resp, gettid(), ctx->srv->cfg.model->name);
@@ -368,7 +368,7 @@ void evloop_run(struct evloop *l)
 			log_error("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		l->now_ms = now_ms();
+		l->now_ms = clock_ms();
 		for (int i = 0; i < n; i++) {
 			struct source *src = evs[i].data.ptr;
 			if (src->kind == SRC_LISTENER && !srv_stopping(srv))

@@ -194,7 +194,7 @@ static void parse_header_block(const char *blk, size_t n, struct http_parser *p)
 	p->body_left = ri.length;
 }
 
-void http_reset(struct http_parser *p)
+void http_parser_reset(struct http_parser *p)
 {
 	*p = (struct http_parser){0};
 }

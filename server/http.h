@@ -34,10 +34,10 @@ enum http_progress { HTTP_NEED_MORE, HTTP_READY };
 
 /* Consume the bytes buf[*start, len) that belong to the current request.
  * HTTP_READY: a complete request (or a fatal error) is described by p; answer
- * it, then http_reset() and call again for pipelined requests.
+ * it, then http_parser_reset() and call again for pipelined requests.
  * HTTP_NEED_MORE: read more, keeping buf[*start, len). */
 enum http_progress http_advance(struct http_parser *p, const char *buf, uint32_t *start, uint32_t len);
-void http_reset(struct http_parser *p);
+void http_parser_reset(struct http_parser *p);
 
 struct response {
 	const char *data;

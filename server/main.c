@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "clock.h"
 
 static void print_listening(const struct server *srv)
 {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +18,55 @@ static const char *const role_names[] = {
 
 #define LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
-static void write_json(FILE *f, const struct server *srv)
+static struct json_object *unit_json(const struct unit_counters *c)
 {
-	fprintf(f, "{\"model\":\"%s\",\"pid\":%d,\"port\":%d,\"backlog\":%d,\"threads\":[",
-		srv->cfg.model->name, (int)getpid(), srv->port, srv->backlog);
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "tid", json_object_new_int(LOAD(c->tid)));
+	json_object_object_add(o, "pid", json_object_new_int(LOAD(c->pid)));
+	json_object_object_add(o, "role", json_object_new_string(role_names[c->role]));
+	json_object_object_add(o, "accepts", json_object_new_uint64(LOAD(c->accepts)));
+	json_object_object_add(o, "empty_accepts", json_object_new_uint64(LOAD(c->empty_accepts)));
+	json_object_object_add(o, "requests", json_object_new_uint64(LOAD(c->requests)));
+	json_object_object_add(o, "reads", json_object_new_uint64(LOAD(c->reads)));
+	json_object_object_add(o, "read_bytes", json_object_new_uint64(LOAD(c->read_bytes)));
+	return o;
+}
+
+/* {"model","pid","port","backlog","threads":[{"tid","pid","role","accepts","empty_accepts",
+ * "requests","reads","read_bytes"}]}, one unit a thread entry, on one line. */
+static int write_json(FILE *f, const struct server *srv)
+{
+	struct json_object *root = json_object_new_object(), *threads = json_object_new_array();
+	const char *text = NULL;
+	int err = -1;
+
+	if (!root || !threads)
+		goto out;
+	json_object_object_add(root, "model", json_object_new_string(srv->cfg.model->name));
+	json_object_object_add(root, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(root, "port", json_object_new_int(srv->port));
+	json_object_object_add(root, "backlog", json_object_new_int(srv->backlog));
 	for (int i = 0; i < srv->n_units; i++) {
-		const struct thread_stats *st = &srv->sh->slots[i];
-		fprintf(f,
-			"%s{\"tid\":%d,\"pid\":%d,\"role\":\"%s\",\"accepts\":%lu,\"empty_accepts\":%lu,"
-			"\"requests\":%lu,\"reads\":%lu,\"read_bytes\":%lu}",
-			i ? "," : "", (int)LOAD(st->tid), (int)LOAD(st->pid), role_names[st->role],
-			(unsigned long)LOAD(st->accepts), (unsigned long)LOAD(st->empty_accepts),
-			(unsigned long)LOAD(st->requests), (unsigned long)LOAD(st->reads),
-			(unsigned long)LOAD(st->read_bytes));
+		struct json_object *unit = unit_json(&srv->sh->slots[i]);
+		if (!unit || json_object_array_add(threads, unit) < 0) {
+			json_object_put(unit);
+			goto out;
+		}
 	}
-	fprintf(f, "]}\n");
+	json_object_object_add(root, "threads", threads);
+	threads = NULL; /* root's now */
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text)
+		err = fprintf(f, "%s\n", text) < 0 ? -1 : 0; /* a write error is the caller's to report */
+out:
+	if (!text)
+		log_error("--stats: out of memory building the JSON");
+	json_object_put(threads);
+	json_object_put(root);
+	return err;
 }
 
 /* A new file next to @path that nobody else can have planted: mkostemp()
@@ -72,15 +107,12 @@ int stats_write(const struct server *srv)
 
 	if (!path)
 		return 0;
-	if (strcmp(path, "-") == 0) {
-		write_json(stdout, srv);
-		return fflush(stdout) == 0 ? 0 : -1;
-	}
+	if (strcmp(path, "-") == 0)
+		return (write_json(stdout, srv) | fflush(stdout)) == 0 ? 0 : -1;
 	FILE *f = open_temp(path, tmp, sizeof(tmp));
 	if (!f)
 		return -1;
-	write_json(f, srv);
-	if (ferror(f) | fclose(f)) {
+	if (write_json(f, srv) | ferror(f) | fclose(f)) {
 		log_error("%s: write failed", tmp);
 		unlink(tmp);
 		return -1;

@@ -167,8 +167,8 @@ static void answer(struct worker_ctx *ctx, const struct responses *resp, struct 
 	bool keep = c->http.keep_alive;
 	enum send_result r = conn_respond(ctx, resp, c);
 
-	http_reset(&c->http);
-	if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, now_ms() + ctx->srv->cfg.idle_timeout_ms) < 0)
+	http_parser_reset(&c->http);
+	if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, clock_ms() + ctx->srv->cfg.idle_timeout_ms) < 0)
 		r = SEND_FAILED;
 	c->close_when_sent = r == SEND_FAILED || !keep;
 }

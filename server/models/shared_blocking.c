@@ -24,7 +24,7 @@ static enum wait_result wait_readable(struct worker_ctx *ctx, int fd, uint64_t d
 	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = ctx->srv->stop_fd, .events = POLLIN}};
 
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = clock_ms();
 		if (now >= deadline_ms)
 			return WAIT_TIMEOUT;
 		int n = poll(pfd, 2, (int)(deadline_ms - now));
@@ -61,25 +61,25 @@ static bool answer_buffered(struct worker_ctx *ctx, const struct responses *resp
 		bool keep = c->http.keep_alive;
 		d->request_ms = UINT64_MAX; /* complete: a pipelined one behind it gets its own */
 		enum send_result r = conn_respond(ctx, resp, c);
-		http_reset(&c->http);
+		http_parser_reset(&c->http);
 		if (r == SEND_FAILED)
 			return false;
-		if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, now_ms() + timeout) < 0)
+		if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, clock_ms() + timeout) < 0)
 			return false;
 		if (!keep)
 			return false;
-		d->idle_ms = now_ms() + timeout;
+		d->idle_ms = clock_ms() + timeout;
 	}
 	if (!conn_mid_request(c))
 		d->request_ms = UINT64_MAX;
 	else if (d->request_ms == UINT64_MAX)
-		d->request_ms = now_ms() + ctx->srv->cfg.request_timeout_ms;
+		d->request_ms = clock_ms() + ctx->srv->cfg.request_timeout_ms;
 	return true;
 }
 
 static void serve_connection(struct worker_ctx *ctx, const struct responses *resp, struct conn *c)
 {
-	struct deadlines d = {.idle_ms = now_ms() + ctx->srv->cfg.idle_timeout_ms, .request_ms = UINT64_MAX};
+	struct deadlines d = {.idle_ms = clock_ms() + ctx->srv->cfg.idle_timeout_ms, .request_ms = UINT64_MAX};
 
 	while (wait_readable(ctx, c->src.fd, earliest(&d)) == WAIT_READABLE) {
 		conn_compact(c);
@@ -90,7 +90,7 @@ static void serve_connection(struct worker_ctx *ctx, const struct responses *res
 			continue;
 		c->len += (uint32_t)n;
 		if (c->http.in_body)
-			d.idle_ms = now_ms() + ctx->srv->cfg.idle_timeout_ms;
+			d.idle_ms = clock_ms() + ctx->srv->cfg.idle_timeout_ms;
 		if (!answer_buffered(ctx, resp, c, &d))
 			break;
 	}
