@@ -2,20 +2,23 @@
 /*
  * acceptscope: the accept path of TCP listeners, attributed to threads.
  *
- * Four events feed one set of maps, each served by whichever mechanism the
- * running kernel allows (user space picks one per hook and disables the rest):
- *   enqueue  handshake complete, child joins the accept queue
- *            fexit|kretprobe tcp_v{4,6}_syn_recv_sock, or tp_btf sk_data_ready
- *   accept   a thread takes the child off the queue
- *            fexit|kretprobe inet_csk_accept, or the accept/accept4 syscall tracepoints
- *   read     a thread reads from an accepted child
- *            fexit|kretprobe tcp_recvmsg, or tp_btf sock_recv_length
- *   overflow the queue was full
- *            fentry|kprobe tcp_conn_request (SYN dropped) + fentry|kprobe
- *            tcp_v{4,6}_syn_recv_sock (handshake dropped), or tp_btf kfree_skb
- *            (see on_kfree_skb)
- * plus tp_btf inet_sock_set_state to forget closed children, and iter/tcp to
- * sample every listener's queue each interval.
+ * Events feed one set of maps (maps.bpf.h), each hook served by whichever
+ * mechanism the running kernel allows (user/backend.c's table picks one per
+ * hook and disables the rest).  The sections below follow the hooks:
+ *   accept    a thread takes a child off the queue: fexit|kretprobe
+ *             inet_csk_accept, or the accept/accept4 syscall exit (also the
+ *             catch-up for calls under way at attach)
+ *   enqueue   handshake complete, child joins the accept queue: fexit|kretprobe
+ *             tcp_v{4,6}_syn_recv_sock, or tp_btf sk_data_ready
+ *   read      a thread reads from an accepted child: fexit|kretprobe
+ *             tcp_recvmsg, or tp_btf sock_recv_length
+ *   overflow  the queue was full: fentry|kprobe tcp_conn_request (SYN dropped)
+ *             and tcp_v{4,6}_syn_recv_sock's entry (handshake dropped), or
+ *             tp_btf kfree_skb with the listener's sk_drops
+ *   state     tp_btf inet_sock_set_state: closed children and listeners
+ *             forgotten, handshakes completed (for sk_data_ready)
+ *   listeners found by one iter/tcp pass at start and by listen(); sampled
+ *             each interval by sample_listeners, which user space test-runs
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,29 +27,24 @@
 #include <bpf/bpf_endian.h>
 #include "acceptscope.h"
 #include "histogram.h"
-
-#define AF_INET 2
-#define AF_INET6 10
-#define ETH_P_IP 0x0800
-#define EAGAIN 11
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_RECV 3
-#define TCP_CLOSE 7
-#define TCP_LISTEN 10
-#define IPPROTO_TCP 6
-#define SOCK_STREAM 1
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define MSG_PEEK 2
+#include "maps.bpf.h"
+#include "compat.bpf.h"
 
 const volatile __u32 filter_ports[MAX_FILTERS] = {};
+
 const volatile __u32 nr_filter_ports = 0;
+
 const volatile __u32 filter_pids[MAX_FILTERS] = {};
+
 const volatile __u32 nr_filter_pids = 0;
+
 const volatile bool trace_events = false;
+
 /* What the one kprobe at tcp_v{4,6}_syn_recv_sock's entry serves: the enqueue hook, the overflow hook or both. */
 const volatile bool syn_recv_kprobe_enqueue = false;
+
 const volatile bool syn_recv_kprobe_overflow = false;
+
 /*
  * fexit/kretprobe accept hooks miss a call already under way at attach (the
  * trampoline or return probe is armed at function entry).  With accept_catchup
@@ -55,168 +53,14 @@ const volatile bool syn_recv_kprobe_overflow = false;
  * clears catchup_active.
  */
 const volatile bool accept_catchup = false;
+
 /* The enqueue hook is sk_data_ready: the state hook tells it which child was established. */
 const volatile bool pair_established = false;
+
 volatile bool catchup_active = false;
+
 /* [start, end) of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms (see on_kfree_skb). */
 const volatile __u64 rcv_text[2][2] = {};
-
-struct conn {
-	__u64 listener;		/* the listener's struct sock, for trace records */
-	listener_id_t listener_id;
-	__u64 enqueue_ns;	/* 0: enqueue not seen */
-	__u32 accept_tid;	/* 0: not accepted yet */
-	__u32 read_seen;
-};
-
-/*
- * Capacities are set by user space at start (user/main.c size_maps: --max-listeners,
- * --max-conns); entries are allocated as used (BPF_F_NO_PREALLOC), and an insert
- * into a full map is counted in "lost", never silent.  Per-listener maps are keyed
- * by listener_id_t; user space reaps those of closed listeners.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);	/* 3.6 KiB a listener a CPU: only for those seen */
-	__uint(max_entries, 65536);
-	__type(key, listener_id_t);
-	__type(value, struct listener_stats);
-} listener_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, listener_id_t);
-	__type(value, struct listener_info);
-} listener_info SEC(".maps");
-
-/*
- * Listening sockets to sample each interval (without taking their locks, unlike
- * iter/tcp, which locks every socket it visits): found by the iter/tcp pass at
- * start, by listen(), and by the first event the hooks see; dropped on close.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} watched SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct listener_sample);
-} samples SEC(".maps");
-
-/* listen() entry → exit: the fd, per thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);	/* threads inside the call at once */
-	__type(key, __u32);
-	__type(value, __s64);
-} listen_fds SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, struct thread_key);
-	__type(value, struct thread_stats);
-} thread_stats SEC(".maps");
-
-/*
- * Children of watched listeners, queued or accepted, until they close (the state
- * hook forgets them).  Not LRU: an LRU evicts silently, a plain hash refuses an
- * insert when full, and that refusal is counted (LOST_CONNS_UNTRACKED, LOST_WAITS_UNSEEN).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 262144);
-	__type(key, __u64);
-	__type(value, struct conn);
-} conns SEC(".maps");
-
-/* kprobe inet_csk_accept entry → return: the listener and error slot, per thread. */
-struct accept_args {
-	__u64 listener;
-	__u64 err_slot;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);	/* threads inside the call at once */
-	__type(key, __u32);
-	__type(value, struct accept_args);
-} accept_args SEC(".maps");
-
-/* Threads whose current accept() the fexit/kretprobe hook counted (catch-up only). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} accept_seen SEC(".maps");
-
-/*
- * sk_data_ready enqueue hook: the child whose handshake just completed on this CPU
- * (see tp_inet_sock_set_state), so the wake-up names its own child, not the queue tail.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} established_child SEC(".maps");
-
-/* kprobe on syn_recv_sock: the listener, per CPU (softirq does not migrate). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} syn_recv_listener SEC(".maps");
-
-/* kprobe on tcp_recvmsg: the socket, per thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);	/* threads inside the call at once */
-	__type(key, __u32);
-	__type(value, __u64);
-} recv_sock SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
-
-/* Per CPU, indexed by enum lost_kind. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NR_LOST);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
-
-static struct listener_stats zero_listener_stats;
-
-static __always_inline void count_lost(enum lost_kind which)
-{
-	__u64 *n = bpf_map_lookup_elem(&lost, &which);
-
-	if (n)
-		(*n)++;
-}
-
-static __always_inline __u32 sk_port(const struct sock *sk);
 
 /* -P: reads the listener's port only when there is a filter. */
 static __always_inline bool listener_wanted(const struct sock *listener)
@@ -240,118 +84,6 @@ static __always_inline bool pid_wanted(__u32 pid)
 		if (i < nr_filter_pids && filter_pids[i] == pid)
 			return true;
 	return false;
-}
-
-static __always_inline __u32 sk_port(const struct sock *sk)
-{
-	return BPF_CORE_READ(sk, __sk_common.skc_num);
-}
-
-static __always_inline bool is_tcp_listener(const struct sock *sk)
-{
-	return sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN;
-}
-
-static __always_inline __u32 syn_queue_len(const struct sock *sk)
-{
-	const struct inet_connection_sock *icsk = (const void *)sk;
-
-	return BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
-}
-
-static __always_inline __u64 sk_inode(const struct sock *sk)
-{
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
-	struct socket_alloc *sa;
-
-	if (!sock)
-		return 0;
-	sa = container_of(sock, struct socket_alloc, socket);
-	return BPF_CORE_READ(sa, vfs_inode.i_ino);
-}
-
-static __always_inline void fill_identity(const struct sock *sk, __u64 *netns, __u64 *inode,
-					  __u32 *family, __u32 *port, __u8 addr[16])
-{
-	*netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	*inode = sk_inode(sk);
-	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	*port = sk_port(sk);
-	if (*family == AF_INET6)
-		bpf_core_read(addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-	else
-		bpf_core_read(addr, 4, &sk->__sk_common.skc_rcv_saddr);
-}
-
-/* See listener_id_t.  0 when the listener has no socket (being torn down). */
-static __always_inline listener_id_t listener_id(const struct sock *sk)
-{
-	return sk_inode(sk);
-}
-
-/* Add @sk to the listeners sampled each interval; a full map is counted. */
-static __always_inline void watch(const struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	__u8 one = 1;
-
-	if (bpf_map_lookup_elem(&watched, &key))
-		return;
-	if (bpf_map_update_elem(&watched, &key, &one, BPF_NOEXIST) && !bpf_map_lookup_elem(&watched, &key))
-		count_lost(LOST_LISTENERS_UNWATCHED);
-}
-
-static __always_inline void remember_listener(const struct sock *sk, listener_id_t id)
-{
-	struct listener_info info = {};
-
-	if (bpf_map_lookup_elem(&listener_info, &id))
-		return;
-	watch(sk);
-	fill_identity(sk, &info.netns, &info.inode, &info.family, &info.port, info.addr);
-	info.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
-	if (bpf_map_update_elem(&listener_info, &id, &info, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&listener_info, &id))
-		count_lost(LOST_UPDATES);
-}
-
-/* @sk's counters, created at its first event; NULL (counted) when the map is full. */
-static __always_inline struct listener_stats *get_listener_stats(const struct sock *sk, listener_id_t id)
-{
-	struct listener_stats *ls = bpf_map_lookup_elem(&listener_stats, &id);
-
-	if (ls)
-		return ls;
-	if (!id)
-		return NULL;
-	remember_listener(sk, id);
-	if (bpf_map_update_elem(&listener_stats, &id, &zero_listener_stats, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&listener_stats, &id)) {
-		count_lost(LOST_UPDATES);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&listener_stats, &id);
-}
-
-static __always_inline struct thread_stats *get_thread_stats(listener_id_t listener, __u64 pid_tgid)
-{
-	struct thread_key key = {
-		.listener = listener,
-		.pid = pid_tgid >> 32,
-		.tid = (__u32)pid_tgid,
-	};
-	struct thread_stats *ts = bpf_map_lookup_elem(&thread_stats, &key);
-	struct thread_stats zero = {};
-
-	if (ts)
-		return ts;
-	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
-	if (bpf_map_update_elem(&thread_stats, &key, &zero, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&thread_stats, &key)) {
-		count_lost(LOST_UPDATES);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&thread_stats, &key);
 }
 
 static __always_inline void emit(__u32 type, const struct sock *listener, listener_id_t id,
@@ -522,24 +254,7 @@ static __always_inline void on_read(const struct sock *sk, long bytes)
 	}
 }
 
-/* ---- accept: fexit / kprobe on inet_csk_accept ---- */
-
-/* Where inet_csk_accept leaves its error: proto_accept_arg since 6.10, an int * before. */
-static __always_inline int accept_error(__u64 err_slot)
-{
-	int err = 0;
-
-	if (bpf_core_type_exists(struct proto_accept_arg))
-		err = BPF_CORE_READ((struct proto_accept_arg *)err_slot, err);
-	else
-		bpf_probe_read_kernel(&err, sizeof(err), (void *)err_slot);
-	return err;
-}
-
-static __always_inline __u32 accept_err_arg(void)
-{
-	return bpf_core_type_exists(struct proto_accept_arg) ? 1 : 2;
-}
+/* ==== accept: fexit / kprobe on inet_csk_accept, or the syscall exit ==== */
 
 /* The function hook saw this thread's accept(): the syscall's exit must not count it again. */
 static __always_inline void mark_accept_seen(void)
@@ -595,39 +310,6 @@ int kretprobe_inet_csk_accept(struct pt_regs *ctx)
 	return 0;
 }
 
-/* ---- accept: syscall tracepoints (no io_uring accepts: they make no syscall) ---- */
-
-/* The TCP socket behind file descriptor @fd of the current task, or NULL. */
-static __always_inline struct sock *tcp_sock_of_fd(long fd)
-{
-	/* Loads through the task's BTF pointer are plain loads, not helper calls. */
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
-	struct file **fds, *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
-
-	if (fd < 0 || fd >= fdt->max_fds)
-		return NULL;
-	fds = fdt->fd;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
-	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
-		return NULL;
-	return sk;
-}
-
-static __always_inline const struct sock *listener_of_fd(long fd)
-{
-	const struct sock *sk = tcp_sock_of_fd(fd);
-
-	return is_tcp_listener(sk) ? sk : NULL;
-}
-
 /*
  * At the syscall's exit its arguments are still in the task's saved user
  * registers: the listening fd is known without an entry record, so a thread
@@ -667,7 +349,7 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
 	return accept_exit(ctx->ret);
 }
 
-/* ---- enqueue: fexit / kprobe on tcp_v{4,6}_syn_recv_sock ---- */
+/* ==== enqueue: fexit / kprobe on tcp_v{4,6}_syn_recv_sock, or tp_btf sk_data_ready (6.3+) ==== */
 
 /*
  * syn_recv_sock runs before inet_csk_complete_hashdance() queues the child: the
@@ -706,11 +388,6 @@ SEC("fexit/tcp_v6_syn_recv_sock")
 int fexit_tcp_v6_syn_recv_sock(__u64 *ctx)
 {
 	return fexit_syn_recv(ctx);
-}
-
-static __always_inline bool accept_queue_full(const struct sock *listener)
-{
-	return BPF_CORE_READ(listener, sk_ack_backlog) > BPF_CORE_READ(listener, sk_max_ack_backlog);
 }
 
 /*
@@ -780,46 +457,6 @@ int kretprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
 	return kretprobe_syn_recv(ctx);
 }
 
-/* ---- overflow: tcp_conn_request drops a SYN, syn_recv_sock a handshake ---- */
-
-static __always_inline void conn_request(const struct sock *listener)
-{
-	if (is_tcp_listener(listener) && accept_queue_full(listener))
-		on_overflow(listener, false);
-}
-
-SEC("fentry/tcp_conn_request")
-int BPF_PROG(fentry_tcp_conn_request, void *rsk_ops, void *af_ops, struct sock *sk)
-{
-	conn_request(sk);
-	return 0;
-}
-
-SEC("kprobe/tcp_conn_request")
-int kprobe_tcp_conn_request(struct pt_regs *ctx)
-{
-	conn_request((void *)PT_REGS_PARM3(ctx));
-	return 0;
-}
-
-SEC("fentry/tcp_v4_syn_recv_sock")
-int BPF_PROG(fentry_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
-{
-	syn_recv_entry(sk, skb, false);
-	return 0;
-}
-
-SEC("fentry/tcp_v6_syn_recv_sock")
-int BPF_PROG(fentry_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
-{
-	syn_recv_entry(sk, skb, true);
-	return 0;
-}
-
-/* kprobe: kprobe_syn_recv, shared with the enqueue hook (syn_recv_kprobe_overflow). */
-
-/* ---- enqueue: tp_btf sk_data_ready (6.3+) ---- */
-
 /*
  * The child tcp_child_process() just established on this CPU, if it belongs to
  * @listener (same local port and namespace), taken from the slot; else NULL.
@@ -866,7 +503,7 @@ int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
 	return 0;
 }
 
-/* ---- read: fexit / kprobe tcp_recvmsg, or tp_btf sock_recv_length (6.3+) ---- */
+/* ==== read: fexit / kprobe tcp_recvmsg, or tp_btf sock_recv_length (6.3+) ==== */
 
 SEC("fexit/tcp_recvmsg")
 int fexit_tcp_recvmsg(__u64 *ctx)
@@ -911,7 +548,43 @@ int BPF_PROG(tp_sock_recv_length, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* ---- overflow: tp_btf kfree_skb (with rx_sk since 6.11) + the listener's sk_drops ---- */
+/* ==== overflow: a SYN (tcp_conn_request) or a handshake (syn_recv_sock) dropped, queue full ==== */
+
+static __always_inline void conn_request(const struct sock *listener)
+{
+	if (is_tcp_listener(listener) && accept_queue_full(listener))
+		on_overflow(listener, false);
+}
+
+SEC("fentry/tcp_conn_request")
+int BPF_PROG(fentry_tcp_conn_request, void *rsk_ops, void *af_ops, struct sock *sk)
+{
+	conn_request(sk);
+	return 0;
+}
+
+SEC("kprobe/tcp_conn_request")
+int kprobe_tcp_conn_request(struct pt_regs *ctx)
+{
+	conn_request((void *)PT_REGS_PARM3(ctx));
+	return 0;
+}
+
+SEC("fentry/tcp_v4_syn_recv_sock")
+int BPF_PROG(fentry_tcp_v4_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
+{
+	syn_recv_entry(sk, skb, false);
+	return 0;
+}
+
+SEC("fentry/tcp_v6_syn_recv_sock")
+int BPF_PROG(fentry_tcp_v6_syn_recv_sock, struct sock *sk, struct sk_buff *skb)
+{
+	syn_recv_entry(sk, skb, true);
+	return 0;
+}
+
+/* The kprobe at syn_recv_sock's entry is kprobe_syn_recv above, shared with the enqueue hook. */
 
 static __always_inline bool in_rcv_text(__u64 ip)
 {
@@ -952,7 +625,7 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	return 0;
 }
 
-/* ---- children leave: forget them so a reused struct sock is not misattributed ---- */
+/* ==== state: children and listeners that close, handshakes that complete ==== */
 
 /*
  * A listener stopped listening: no longer sampled, and marked closed so user space
@@ -992,7 +665,7 @@ int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 	return 0;
 }
 
-/* ---- the listeners: found at start and by listen(), sampled on demand ---- */
+/* ==== listeners: found at start and by listen(), sampled on demand ==== */
 
 /* Run once at start over this namespace's sockets: every listener there is watched. */
 SEC("iter/tcp")
