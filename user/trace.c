@@ -114,9 +114,14 @@ int write_status(FILE *f)
 
 void trace_lost(FILE *f, bool json, __u64 n)
 {
-	if (json)
-		fprintf(f, "{\"event\":\"lost\",\"records\":%llu}\n", (unsigned long long)n);
-	else
+	if (json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "event", json_object_new_string("lost"));
+		json_object_object_add(o, "records", json_object_new_uint64(n));
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else
 		fprintf(f, "# %llu trace records lost: the ring buffer was full\n", (unsigned long long)n);
 	fflush(f);
 }
