@@ -43,18 +43,24 @@ static const char doc[] =
 "  acceptscope compare --levels 1,8,64 --models shared-exclusive --json\n";
 
 static const struct argp_option options[] = {
-	{ "models", 'm', "LIST", 0, "Comma-separated demo models (default: every one acceptscope-demo --list-models names)", 0 },
-	{ "threads", 't', "N", 0, "Server threads, 1..1024 (default 4)", 0 },
-	{ "duration", 'd', "S", 0, "Seconds of load per model and level (default 3)", 0 },
-	{ "levels", 'l', "LIST", 0, "Load levels, comma-separated (default light,saturated; see LEVELS)", 0 },
-	{ "connections", 'c', "C", 0, "Connections in flight at every level (overrides the levels')", 0 },
-	{ "rate", 'r', "R", 0, "Open loop: R new connections per second at every level; the level's connection "
-			       "count is then the most allowed in flight", 0 },
-	{ "work-us", 'w', "U", 0, "The server burns U microseconds of CPU per request (default 0)", 0 },
-	{ "json", 'j', NULL, 0, "Print one JSON document instead of the table", 0 },
-	{ "html", 'o', "FILE", 0, "Also write a self-contained HTML report to FILE (opened before the runs; "
-				  "removed again if compare created it and is interrupted)", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{ .name = "models", .key = 'm', .arg = "LIST",
+	  .doc = "Comma-separated demo models (default: every one acceptscope-demo --list-models names)" },
+	{ .name = "threads", .key = 't', .arg = "N", .doc = "Server threads, 1..1024 (default 4)" },
+	{ .name = "duration", .key = 'd', .arg = "S", .doc = "Seconds of load per model and level (default 3)" },
+	{ .name = "levels", .key = 'l', .arg = "LIST",
+	  .doc = "Load levels, comma-separated (default light,saturated; see LEVELS)" },
+	{ .name = "connections", .key = 'c', .arg = "C",
+	  .doc = "Connections in flight at every level (overrides the levels')" },
+	{ .name = "rate", .key = 'r', .arg = "R",
+	  .doc = "Open loop: R new connections per second at every level; the level's connection count is then "
+		 "the most allowed in flight" },
+	{ .name = "work-us", .key = 'w', .arg = "U",
+	  .doc = "The server burns U microseconds of CPU per request (default 0)" },
+	{ .name = "json", .key = 'j', .doc = "Print one JSON document instead of the table" },
+	{ .name = "html", .key = 'o', .arg = "FILE",
+	  .doc = "Also write a self-contained HTML report to FILE (opened before the runs; removed again if "
+		 "compare created it and is interrupted)" },
+	{ .key = 'h', .flags = OPTION_HIDDEN, .doc = "Show this help" },
 	{},
 };
 

@@ -45,6 +45,20 @@ static void acceptors_by_level(struct ctx *c, const char *model, const struct cm
 	finding(&c->out, &b);
 }
 
+/* How @model's threads meant to accept took the connections, over the levels that ran. */
+enum accepting { ACCEPT_NONE, ACCEPT_ONE, ACCEPT_ALL, ACCEPT_SOME };
+
+static enum accepting accepting(const struct cmp_run **r, int k)
+{
+	bool single = true, every = true;
+
+	for (int i = 0; i < k; i++) {
+		single &= r[i]->acceptors == 1 && r[i]->accepting <= 1;
+		every &= r[i]->acceptors > 1 && r[i]->accepting >= r[i]->acceptors;
+	}
+	return !k ? ACCEPT_NONE : single ? ACCEPT_ONE : every ? ACCEPT_ALL : ACCEPT_SOME;
+}
+
 void find_acceptors(struct ctx *c)
 {
 	const char *one[CMP_MAX_MODELS], *all[CMP_MAX_MODELS];
@@ -52,22 +66,16 @@ void find_acceptors(struct ctx *c)
 	struct sb b = {};
 
 	for (int m = 0; m < c->cfg->nr_models; m++) {
+		const char *model = c->cfg->models[m];
 		const struct cmp_run *r[CMP_MAX_LEVELS];
-		int k = model_runs(c, c->cfg->models[m], r);
-		bool single = true, every = true;
+		int k = model_runs(c, model, r);
 
-		for (int i = 0; i < k; i++) {
-			single &= r[i]->acceptors == 1 && r[i]->accepting <= 1;
-			every &= r[i]->acceptors > 1 && r[i]->accepting >= r[i]->acceptors;
+		switch (accepting(r, k)) {
+		case ACCEPT_ONE: one[nr_one++] = model; break;
+		case ACCEPT_ALL: all[nr_all++] = model; break;
+		case ACCEPT_SOME: acceptors_by_level(c, model, r, k); break;
+		case ACCEPT_NONE: break;
 		}
-		if (!k)
-			continue;
-		if (single)
-			one[nr_one++] = c->cfg->models[m];
-		else if (every)
-			all[nr_all++] = c->cfg->models[m];
-		else
-			acceptors_by_level(c, c->cfg->models[m], r, k);
 	}
 	if (nr_one) {
 		sb_list(&b, one, nr_one);
@@ -96,10 +104,8 @@ static const struct {
 };
 
 /* A model whose readers differ between levels: one sentence naming them level by level. */
-static void readers_by_level(struct ctx *c, const char *model)
+static void readers_by_level(struct ctx *c, const char *model, const struct cmp_run **r, int k)
 {
-	const struct cmp_run *r[CMP_MAX_LEVELS];
-	int k = model_runs(c, model, r);
 	struct sb b = {};
 
 	sb_add(&b, "Who reads in %s depends on the load: ", model);
@@ -132,9 +138,12 @@ void find_readers(struct ctx *c)
 		sb_add(&b, " %s.", nr == 1 ? reader_kinds[k].words_one : reader_kinds[k].words_many);
 		finding(&c->out, &b);
 	}
-	for (int m = 0; m < c->cfg->nr_models; m++)
-		if (model_runs(c, c->cfg->models[m], r) && !model_readers(c, c->cfg->models[m]))
-			readers_by_level(c, c->cfg->models[m]);
+	for (int m = 0; m < c->cfg->nr_models; m++) {
+		int n = model_runs(c, c->cfg->models[m], r);
+
+		if (n && !model_readers(c, c->cfg->models[m]))
+			readers_by_level(c, c->cfg->models[m], r, n);
+	}
 }
 
 /* ---- empty accepts ---- */
@@ -277,6 +286,15 @@ static void skewed(struct ctx *c, const char *model, const struct cmp_run **r, i
 	finding(&c->out, &b);
 }
 
+/* Has @model several threads meant to accept at some level? */
+static bool several_acceptors(const struct cmp_run **r, int k)
+{
+	for (int i = 0; i < k; i++)
+		if (r[i]->acceptors > 1)
+			return true;
+	return false;
+}
+
 void find_skew(struct ctx *c)
 {
 	const char *even[CMP_MAX_MODELS];
@@ -286,21 +304,18 @@ void find_skew(struct ctx *c)
 
 	for (int m = 0; m < c->cfg->nr_models; m++) {
 		const struct cmp_run *r[CMP_MAX_LEVELS];
-		int k = model_runs(c, c->cfg->models[m], r);
-		bool multi = false, is_even = true;
+		int k = model_runs(c, c->cfg->models[m], r), i;
 
-		for (int i = 0; i < k; i++) {
-			multi |= r[i]->acceptors > 1;
-			is_even &= spread_evenly(r[i]);
-		}
-		if (!k || !multi)
+		if (!several_acceptors(r, k))
 			continue;
-		if (!is_even) {
+		for (i = 0; i < k && spread_evenly(r[i]); i++)
+			;
+		if (i < k) {
 			skewed(c, c->cfg->models[m], r, k);
 			continue;
 		}
 		even[nr_even++] = c->cfg->models[m];
-		for (int i = 0; i < k; i++) {
+		for (i = 0; i < k; i++) {
 			even_busiest = fmax(even_busiest, r[i]->busiest_share);
 			even_jain = fmin(even_jain, r[i]->jain);
 		}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `acceptscope compare --json`: the whole comparison as one document. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include "compare.h"
 
@@ -17,9 +18,16 @@ static void add(json_object *o, const char *key, json_object *v)
 	json_object_object_add(o, key, v);
 }
 
-static void add_u64(json_object *o, const char *key, uint64_t v)
+/* Counters: pairs of a key and a uint64_t, up to a NULL key. */
+static void add_counts(json_object *o, ...)
 {
-	json_object_object_add(o, key, json_object_new_uint64(v));
+	const char *key;
+	va_list ap;
+
+	va_start(ap, o);
+	while ((key = va_arg(ap, const char *)))
+		json_object_object_add(o, key, json_object_new_uint64(va_arg(ap, uint64_t)));
+	va_end(ap);
 }
 
 /* The table's cells, with the values the terminal and the HTML report show. */
@@ -46,22 +54,23 @@ static json_object *client_json(const struct cmp_run *r)
 	add(c, "rps", jdouble(r->rps, "%.1f"));
 	add(c, "p50_us", jdouble(r->p50_us, "%.1f"));
 	add(c, "p99_us", jdouble(r->p99_us, "%.1f"));
-	add_u64(c, "sent", r->sent);
-	add_u64(c, "answered", r->answered);
-	add_u64(c, "connections", r->client_connections);
-	add_u64(c, "errors", r->client_errors);
-	add_u64(c, "not_started", r->not_started);
+	add_counts(c, "sent", r->sent, "answered", r->answered, "connections", r->client_connections,
+		   "errors", r->client_errors, "not_started", r->not_started, NULL);
 	return c;
 }
 
+/* The accept-queue wait, the worst over the port's listeners. */
 static json_object *wait_json(const struct cmp_run *r)
 {
+	const struct {
+		const char *key;
+		long us;
+	} waits[] = { { "p50", r->wait_p50_us }, { "p90", r->wait_p90_us }, { "p99", r->wait_p99_us },
+		      { "max", r->wait_max_us } };
 	json_object *w = json_object_new_object();
 
-	add(w, "p50", json_object_new_int64(r->wait_p50_us));
-	add(w, "p90", json_object_new_int64(r->wait_p90_us));
-	add(w, "p99", json_object_new_int64(r->wait_p99_us));
-	add(w, "max", json_object_new_int64(r->wait_max_us));
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+		add(w, waits[i].key, json_object_new_int64(waits[i].us));
 	return w;
 }
 
@@ -71,9 +80,7 @@ static json_object *tracer_json(const struct cmp_run *r)
 
 	add(t, "hooks", json_object_get(r->hooks));
 	add(t, "listeners", json_object_new_int(r->nr_listeners));
-	add_u64(t, "queued", r->queued);
-	add_u64(t, "accepted", r->accepted);
-	add_u64(t, "empty_accepts", r->empty_accepts);
+	add_counts(t, "queued", r->queued, "accepted", r->accepted, "empty_accepts", r->empty_accepts, NULL);
 	add(t, "depth_max", json_object_new_int64(r->depth_max));
 	add(t, "wait_us", wait_json(r));
 	add(t, "overflows", r->overflows_known ? json_object_new_uint64(r->overflows) : NULL);
@@ -100,11 +107,8 @@ static json_object *thread_server_json(const struct cmp_thread *th)
 	if (!th->in_server)
 		return NULL;
 	s = json_object_new_object();
-	add_u64(s, "accepts", th->s_accepts);
-	add_u64(s, "empty_accepts", th->s_empty_accepts);
-	add_u64(s, "reads", th->s_reads);
-	add_u64(s, "read_bytes", th->s_read_bytes);
-	add_u64(s, "requests", th->s_requests);
+	add_counts(s, "accepts", th->s_accepts, "empty_accepts", th->s_empty_accepts, "reads", th->s_reads,
+		   "read_bytes", th->s_read_bytes, "requests", th->s_requests, NULL);
 	return s;
 }
 
@@ -116,10 +120,8 @@ static json_object *thread_json(const struct cmp_thread *th)
 	add(x, "pid", json_object_new_int64(th->pid));
 	add(x, "comm", json_object_new_string(th->comm));
 	add(x, "role", th->in_server ? json_object_new_string(th->role) : NULL);
-	add_u64(x, "accepts", th->accepts);
-	add_u64(x, "empty_accepts", th->empty_accepts);
-	add_u64(x, "reads", th->reads);
-	add_u64(x, "read_bytes", th->read_bytes);
+	add_counts(x, "accepts", th->accepts, "empty_accepts", th->empty_accepts, "reads", th->reads,
+		   "read_bytes", th->read_bytes, NULL);
 	add(x, "accept_share", jdouble(th->accept_share, "%.6f"));
 	add(x, "read_share", jdouble(th->read_share, "%.6f"));
 	add(x, "server", thread_server_json(th));
@@ -130,9 +132,8 @@ static json_object *checks_json(const struct cmp_run *r)
 {
 	json_object *chk = json_object_new_object();
 
-	add_u64(chk, "tracer_accepted", r->accepted);
-	add_u64(chk, "server_accepts", r->server_accepts);
-	add_u64(chk, "client_connections", r->client_connections);
+	add_counts(chk, "tracer_accepted", r->accepted, "server_accepts", r->server_accepts, "client_connections",
+		   r->client_connections, NULL);
 	add(chk, "totals_match",
 	    json_object_new_boolean(r->accepted == r->server_accepts && r->server_accepts == r->client_connections));
 	add(chk, "per_thread_match", json_object_new_boolean(r->threads_match));

@@ -320,6 +320,23 @@ static int start(struct run_ctx *c)
 	return -1;
 }
 
+/* Until @w's process exits: 0 if it exited 0, else the run's error says how it ended (as @who,
+ * with the last line of @errfile), or @late at the deadline. */
+static int wait_exit_ok(struct run_ctx *c, struct waiting w, const char *who, const char *errfile, const char *late)
+{
+	int st = 0;
+	enum wait_result res = wait_child(c, w, &st, NULL, 0);
+
+	if (res == W_TIMEOUT)
+		fail(c->run, "%s", late);
+	if (res != W_EXITED)
+		return -1;
+	if (WIFEXITED(st) && !WEXITSTATUS(st))
+		return 0;
+	describe_exit(c->run, who, st, errfile);
+	return -1;
+}
+
 /* The load: a new connection per request, for the duration; 0 once it exited 0. */
 static int run_load(struct run_ctx *c)
 {
@@ -329,8 +346,6 @@ static int run_load(struct run_ctx *c)
 			 "--timeout", "5", "--json", cfg->rate > 0 ? "--rate" : NULL, a_rate, NULL };
 	double end = clock_secs() + cfg->duration;
 	struct waiting w = { .fd = -1, .deadline = min2(c->hard, end + 15), .phase = "load", .phase_end = end };
-	int st = 0;
-	enum wait_result res;
 
 	snprintf(a_port, sizeof(a_port), "%d", c->run->port);
 	snprintf(a_conns, sizeof(a_conns), "%d", c->run->connections);
@@ -341,37 +356,17 @@ static int run_load(struct run_ctx *c)
 		fail(c->run, "cannot start %s", cfg->load_bin);
 		return -1;
 	}
-	res = wait_child(c, w, &st, NULL, 0);
-	if (res == W_TIMEOUT)
-		fail(c->run, "acceptscope-load did not finish in time%s", "");
-	if (res != W_EXITED)
-		return -1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-		describe_exit(c->run, "acceptscope-load", st, c->load_err);
-		return -1;
-	}
-	return 0;
+	return wait_exit_ok(c, w, "acceptscope-load", c->load_err, "acceptscope-load did not finish in time");
 }
 
 /* Stop the server: it writes its stats.  0 once it exited 0. */
 static int stop_demo(struct run_ctx *c)
 {
 	struct waiting w = { .pid = c->demo, .fd = -1, .deadline = min2(c->hard, clock_secs() + 10), .phase = "stopping" };
-	enum wait_result res;
-	int st = 0;
 
 	show_progress(&c->prog, "stopping", 0);
 	kill(c->demo, SIGTERM);
-	res = wait_child(c, w, &st, NULL, 0);
-	if (res == W_TIMEOUT)
-		fail(c->run, "acceptscope-demo did not exit on SIGTERM%s", "");
-	if (res != W_EXITED)
-		return -1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-		describe_exit(c->run, "acceptscope-demo", st, c->demo_err);
-		return -1;
-	}
-	return 0;
+	return wait_exit_ok(c, w, "acceptscope-demo", c->demo_err, "acceptscope-demo did not exit on SIGTERM");
 }
 
 /* What the client and the server wrote, and the tracer's final counts. */
