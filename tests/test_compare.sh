@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # acceptscope compare: over dispatch and shared-epoll at one short level, the JSON's totals
 # equal the servers' own stats and the client's connections (per thread, by tid); the table
-# and the findings are printed; a failing model is reported and the others still run; SIGINT
-# leaves no child behind; bad arguments exit 2; without privilege, or with an --html file that
-# cannot be written, compare refuses at once (exit 2, one line) before any run, and a report
-# that cannot be finished or is interrupted leaves no half file; and the HTML report renders in
-# headless Chromium with its charts drawn and the same numbers in its DOM as in the JSON.
+# and the findings are printed; a failing model is reported and the others still run; compare
+# traces in-process (no child of it is compare itself); SIGINT leaves no child behind; bad
+# arguments exit 2; without privilege, or with an --html file that cannot be written, compare
+# refuses at once (exit 2, one line) before any run, and a report that cannot be finished or is
+# interrupted leaves no half file; and the HTML report renders in headless Chromium with its
+# charts drawn and the same numbers in its DOM as in the JSON.
 . "$(dirname "$0")/lib.sh"
 require_bpf
 command -v jq >/dev/null || skip "jq not installed"
