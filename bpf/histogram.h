@@ -36,18 +36,54 @@ static __always_inline __u32 depth_slot(__u64 depth)
 	return lg < DEPTH_SLOTS ? lg : DEPTH_SLOTS - 1;
 }
 
+/*
+ * Log-linear slots (HdrHistogram-like): values below 2^(@sub_bits + 1) have a
+ * slot each; above, each power of two is split into 2^@sub_bits equal slots, so
+ * a slot spans at most 1 / 2^@sub_bits of its values.  The load generator's
+ * latencies use it directly (7 bits); the accept-queue wait slots below are its
+ * 4-bit slots from 2^WAIT_MIN_LOG2 ns up.
+ */
+static __always_inline __u32 loglin_slot(__u64 v, __u32 sub_bits)
+{
+	__u32 shift;
+
+	if (v < (2ULL << sub_bits))
+		return v;
+	shift = hist_log2(v) - sub_bits;
+	/* v >> shift is in [2^sub_bits, 2^(sub_bits + 1)) */
+	return (1U << sub_bits) * shift + (__u32)(v >> shift);
+}
+
+/* The smallest value in log-linear slot @slot: loglin_slot()'s inverse. */
+static __always_inline __u64 loglin_low(__u32 slot, __u32 sub_bits)
+{
+	__u32 shift;
+
+	if (slot < (2U << sub_bits))
+		return slot;
+	shift = slot / (1U << sub_bits) - 1;
+	return (__u64)((1U << sub_bits) + slot % (1U << sub_bits)) << shift;
+}
+
+/* How many values log-linear slot @slot holds. */
+static __always_inline __u64 loglin_width(__u32 slot, __u32 sub_bits)
+{
+	return slot < (2U << sub_bits) ? 1 : 1ULL << (slot / (1U << sub_bits) - 1);
+}
+
+/* Wait slot 0 holds waits below 2^WAIT_MIN_LOG2 ns, the last slot those from 2^WAIT_MAX_LOG2 ns. */
+#define WAIT_SLOT_BASE (loglin_slot(1ULL << WAIT_MIN_LOG2, WAIT_SUB_BITS) - 1)
+
 /* The wait-histogram slot of a wait of @ns nanoseconds. */
 static __always_inline __u32 wait_slot(__u64 ns)
 {
-	__u32 lg, slot;
+	__u32 slot;
 
 	if (ns < (1ULL << WAIT_MIN_LOG2))
 		return 0;
-	lg = hist_log2(ns);
-	if (lg >= WAIT_MAX_LOG2)
+	if (ns >= (1ULL << WAIT_MAX_LOG2))
 		return WAIT_SLOTS - 1;
-	slot = ((lg - WAIT_MIN_LOG2) << WAIT_SUB_BITS) +
-	       ((ns >> (lg - WAIT_SUB_BITS)) & ((1 << WAIT_SUB_BITS) - 1)) + 1;
+	slot = loglin_slot(ns, WAIT_SUB_BITS) - WAIT_SLOT_BASE;
 	/* Always true; said so that every verifier sees the index bounded. */
 	return slot < WAIT_SLOTS ? slot : WAIT_SLOTS - 1;
 }
@@ -55,14 +91,7 @@ static __always_inline __u32 wait_slot(__u64 ns)
 /* The smallest wait, in ns, that falls in wait slot @slot: wait_slot()'s inverse. */
 static __always_inline __u64 wait_slot_low(int slot)
 {
-	int lg, sub;
-
-	if (slot <= 0)
-		return 0;
-	slot--;
-	lg = WAIT_MIN_LOG2 + (slot >> WAIT_SUB_BITS);
-	sub = slot & ((1 << WAIT_SUB_BITS) - 1);
-	return (1ULL << lg) + ((__u64)sub << (lg - WAIT_SUB_BITS));
+	return slot <= 0 ? 0 : loglin_low(slot + WAIT_SLOT_BASE, WAIT_SUB_BITS);
 }
 
 #endif

@@ -2,37 +2,24 @@
 /* Log-linear histogram: see hist.h. */
 #include <math.h>
 
+#include "acceptscope.h"
+#include "histogram.h"
 #include "hist.h"
 
+/* The slots are the tracer's log-linear ones (bpf/histogram.h), at HIST_SUB_BITS. */
 unsigned int hist_bucket(uint64_t value)
 {
-	unsigned int msb, shift;
-
-	if (value < 2 * HIST_SUB)
-		return (unsigned int)value;
-	msb = 63 - (unsigned int)__builtin_clzll(value);
-	shift = msb - HIST_SUB_BITS;
-	/* value >> shift is in [HIST_SUB, 2 * HIST_SUB) */
-	return 2 * HIST_SUB + (shift - 1) * HIST_SUB + (unsigned int)(value >> shift) - HIST_SUB;
-}
-
-static unsigned int bucket_shift(unsigned int bucket)
-{
-	return bucket < 2 * HIST_SUB ? 0 : (bucket - 2 * HIST_SUB) / HIST_SUB + 1;
+	return loglin_slot(value, HIST_SUB_BITS);
 }
 
 uint64_t hist_bucket_low(unsigned int bucket)
 {
-	unsigned int shift = bucket_shift(bucket);
-
-	if (!shift)
-		return bucket;
-	return (uint64_t)(HIST_SUB + (bucket - 2 * HIST_SUB) % HIST_SUB) << shift;
+	return loglin_low(bucket, HIST_SUB_BITS);
 }
 
 uint64_t hist_bucket_width(unsigned int bucket)
 {
-	return 1ull << bucket_shift(bucket);
+	return loglin_width(bucket, HIST_SUB_BITS);
 }
 
 void hist_add(struct hist *h, uint64_t value)
