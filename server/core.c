@@ -343,6 +343,24 @@ int srv_spawn(struct server *srv, enum role role, void (*run)(struct worker_ctx 
 	return wait_ready(srv);
 }
 
+/* Spawn cfg.threads worker units running @run; the i-th gets the i-th element of
+ * @args (elements @size bytes apart), or NULL if @args is NULL. */
+int srv_spawn_workers(struct server *srv, void (*run)(struct worker_ctx *), void *args, size_t size)
+{
+	for (int i = 0; i < srv->cfg.threads; i++)
+		if (srv_spawn(srv, ROLE_WORKER, run, args ? (char *)args + (size_t)i * size : NULL) < 0)
+			return -1;
+	return 0;
+}
+
+/* The start of every model whose workers share one listening socket. */
+int srv_start_shared(struct server *srv, bool nonblocking, void (*run)(struct worker_ctx *))
+{
+	if (srv_open_listener(srv, nonblocking, false) < 0)
+		return -1;
+	return srv_spawn_workers(srv, run, NULL, 0);
+}
+
 /* Begin shutdown: every unit notices within one wake-up.  Epoll loops see
  * stop_fd; threads blocked in accept() are woken by shutdown(SHUT_RD), which
  * turns a listening socket into a closed one, so their accept() fails with

@@ -116,6 +116,8 @@ void models_list(FILE *f);
 int srv_init(struct server *srv);
 int srv_open_listener(struct server *srv, bool nonblocking, bool reuseport);
 int srv_spawn(struct server *srv, enum role role, void (*run)(struct worker_ctx *), void *arg);
+int srv_spawn_workers(struct server *srv, void (*run)(struct worker_ctx *), void *args, size_t size);
+int srv_start_shared(struct server *srv, bool nonblocking, void (*run)(struct worker_ctx *));
 void worker_ready(struct worker_ctx *ctx);
 void worker_failed(struct worker_ctx *ctx);
 void srv_stop(struct server *srv);

@@ -182,7 +182,7 @@ int conn_rearm(struct evloop *l, struct conn *c, uint32_t events)
 }
 
 /* Move the unparsed input to the front of the buffer, making room to read. */
-void conn_compact(struct conn *c)
+static void conn_compact(struct conn *c)
 {
 	if (c->start == 0)
 		return;
@@ -190,6 +190,24 @@ void conn_compact(struct conn *c)
 	if (c->len)
 		memmove(c->buf, c->buf + c->start, c->len);
 	c->start = 0;
+}
+
+/* One counted read() into c's buffer, after its unparsed input.  A full buffer cannot
+ * happen (the parser makes a full one a 431, and skips bodies as they come), but would
+ * be READ_CLOSED rather than a read of 0 bytes taken for EOF. */
+enum read_result conn_read(struct worker_ctx *ctx, struct conn *c)
+{
+	conn_compact(c);
+	if (c->len == sizeof(c->buf))
+		return READ_CLOSED;
+	ssize_t n = read_counted(ctx, c->src.fd, c->buf + c->len, sizeof(c->buf) - c->len);
+	if (n > 0) {
+		c->len += (uint32_t)n;
+		return READ_DATA;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return READ_NOTHING;
+	return READ_CLOSED;
 }
 
 /* Answer the request the parser just completed.  Counting rule: "requests"
@@ -231,7 +249,7 @@ static int conn_flush(struct conn *c)
 
 /* For units without an epoll of their own (shared-blocking, reqdispatch
  * workers): wait for the socket to drain, until the deadline or shutdown. */
-int conn_flush_blocking(struct worker_ctx *ctx, struct conn *c, uint64_t deadline_ms)
+static int conn_flush_blocking(struct worker_ctx *ctx, struct conn *c, uint64_t deadline_ms)
 {
 	while (c->out_len) {
 		struct pollfd pfd[2] = {{.fd = c->src.fd, .events = POLLOUT}, {.fd = ctx->srv->stop_fd, .events = POLLIN}};
@@ -246,6 +264,20 @@ int conn_flush_blocking(struct worker_ctx *ctx, struct conn *c, uint64_t deadlin
 			return -1;
 	}
 	return 0;
+}
+
+/* Answer the request the parser just completed from a unit without an epoll of its own:
+ * a response that does not all go out at once is waited for, within the idle timeout.
+ * False when the connection must now close: the send failed, or the request said so. */
+bool conn_answer_blocking(struct worker_ctx *ctx, const struct responses *resp, struct conn *c)
+{
+	bool keep = c->http.keep_alive;
+	enum send_result r = conn_respond(ctx, resp, c);
+
+	http_parser_reset(&c->http);
+	if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, clock_ms() + ctx->srv->cfg.idle_timeout_ms) < 0)
+		r = SEND_FAILED;
+	return r != SEND_FAILED && keep;
 }
 
 /* Answer every complete request in the buffer (pipelining), in order. */
@@ -298,18 +330,11 @@ void conn_serve_event(struct evloop *l, struct conn *c, uint32_t events)
 		serve_writable(l, c);
 		return;
 	}
-	conn_compact(c);
-	if (c->len == sizeof(c->buf)) { /* cannot happen: a full buffer is a 431 or a body */
+	enum read_result r = conn_read(l->ctx, c);
+	if (r == READ_CLOSED)
 		conn_close(l, c);
+	if (r != READ_DATA)
 		return;
-	}
-	ssize_t n = read_counted(l->ctx, c->src.fd, c->buf + c->len, sizeof(c->buf) - c->len);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			conn_close(l, c);
-		return;
-	}
-	c->len += (uint32_t)n;
 	if (c->http.in_body)
 		conn_touch(l, c);
 	serve_buffered(l, c);
@@ -429,6 +454,9 @@ void accept_and_adopt(struct evloop *l, int listen_fd, bool drain)
 		int fd = accept_counted(l->ctx, listen_fd);
 		if (fd < 0)
 			return;
+		/* A drain can take long (--accept-delay-us, a flood): each connection's
+		 * timeouts start when it was accepted, not when the loop last woke. */
+		l->now_ms = clock_ms();
 		conn_adopt(l, fd);
 	} while (drain && !srv_stopping(l->ctx->srv));
 }

@@ -91,7 +91,13 @@ void conn_request_track(struct evloop *l, struct conn *c);
 void conn_request_done(struct evloop *l, struct conn *c);
 void conn_unlist(struct evloop *l, struct conn *c);
 int conn_rearm(struct evloop *l, struct conn *c, uint32_t events);
-void conn_compact(struct conn *c);
+
+enum read_result {
+	READ_DATA,    /* bytes appended to c->buf */
+	READ_NOTHING, /* none for now (EAGAIN, EINTR) */
+	READ_CLOSED,  /* EOF or an error: close the connection */
+};
+enum read_result conn_read(struct worker_ctx *ctx, struct conn *c);
 void conn_serve_event(struct evloop *l, struct conn *c, uint32_t events);
 
 /* After parsing: bytes of a request are in but not the whole request (unparsed
@@ -104,7 +110,7 @@ static inline bool conn_mid_request(const struct conn *c)
 
 enum send_result { SEND_DONE, SEND_PARTIAL, SEND_FAILED };
 enum send_result conn_respond(struct worker_ctx *ctx, const struct responses *resp, struct conn *c);
-int conn_flush_blocking(struct worker_ctx *ctx, struct conn *c, uint64_t deadline_ms);
+bool conn_answer_blocking(struct worker_ctx *ctx, const struct responses *resp, struct conn *c);
 
 /* The loop of every model whose units each own a listener registration. */
 void serve_listener(struct worker_ctx *ctx, int listen_fd, uint32_t extra_events, bool drain);

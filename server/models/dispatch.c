@@ -145,10 +145,7 @@ static int dispatch_start(struct server *srv)
 	}
 	if (srv_open_listener(srv, true, false) < 0 || srv_spawn(srv, ROLE_ACCEPTOR, acceptor_main, NULL) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (srv_spawn(srv, ROLE_WORKER, dispatch_worker_main, &d->workers[i]) < 0)
-			return -1;
-	return 0;
+	return srv_spawn_workers(srv, dispatch_worker_main, d->workers, sizeof(*d->workers));
 }
 
 /* After every thread has exited: fds still queued were never adopted. */

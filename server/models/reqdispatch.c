@@ -93,22 +93,14 @@ static void parse_or_wait(struct evloop *l, struct conn *c)
 static void dispatcher_on_conn(struct evloop *l, struct conn *c, uint32_t events)
 {
 	(void)events;
-	conn_compact(c);
-	if (c->len == sizeof(c->buf)) { /* cannot happen: a full buffer is a 431 or a body */
+	enum read_result r = conn_read(l->ctx, c);
+	if (r == READ_CLOSED) {
 		conn_close(l, c);
 		return;
 	}
-	ssize_t n = read_counted(l->ctx, c->src.fd, c->buf + c->len, sizeof(c->buf) - c->len);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		conn_close(l, c);
-		return;
-	}
-	if (n > 0) {
-		c->len += (uint32_t)n;
-		if (c->http.in_body)
-			conn_touch(l, c);
-	}
-	parse_or_wait(l, c);
+	if (r == READ_DATA && c->http.in_body)
+		conn_touch(l, c);
+	parse_or_wait(l, c); /* re-arms the one-shot registration, read or not */
 }
 
 static void dispatcher_on_listener(struct evloop *l, struct source *src)
@@ -162,17 +154,6 @@ static void dispatcher_main(struct worker_ctx *ctx)
 
 /* ---- the workers ---- */
 
-static void answer(struct worker_ctx *ctx, const struct responses *resp, struct conn *c)
-{
-	bool keep = c->http.keep_alive;
-	enum send_result r = conn_respond(ctx, resp, c);
-
-	http_parser_reset(&c->http);
-	if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, clock_ms() + ctx->srv->cfg.idle_timeout_ms) < 0)
-		r = SEND_FAILED;
-	c->close_when_sent = r == SEND_FAILED || !keep;
-}
-
 /* Give c back to the dispatcher, then take the next waiting request or go idle. */
 static void finish(struct reqdispatch *rd, struct rd_worker *w, struct conn *c)
 {
@@ -221,7 +202,7 @@ static void rd_worker_main(struct worker_ctx *ctx)
 		pthread_mutex_unlock(&rd->lock);
 		if (!c)
 			break;
-		answer(ctx, resp, c);
+		c->close_when_sent = !conn_answer_blocking(ctx, resp, c); /* the dispatcher closes it */
 		finish(rd, w, c);
 	}
 	free(resp);
@@ -263,10 +244,7 @@ static int reqdispatch_start(struct server *srv)
 	}
 	if (srv_open_listener(srv, true, false) < 0 || srv_spawn(srv, ROLE_DISPATCHER, dispatcher_main, NULL) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (srv_spawn(srv, ROLE_WORKER, rd_worker_main, &rd->workers[i]) < 0)
-			return -1;
-	return 0;
+	return srv_spawn_workers(srv, rd_worker_main, rd->workers, sizeof(*rd->workers));
 nomem:
 	log_error("out of memory");
 	return -1;

@@ -7,8 +7,7 @@
 
 static void shard_main(struct worker_ctx *ctx)
 {
-	int fd = (int)(intptr_t)ctx->arg;
-	serve_listener(ctx, fd, 0, false);
+	serve_listener(ctx, *(int *)ctx->arg, 0, false); /* its own socket, one of srv->listen_fds */
 }
 
 static int reuseport_start(struct server *srv)
@@ -18,10 +17,7 @@ static int reuseport_start(struct server *srv)
 	for (int i = 0; i < srv->cfg.threads; i++)
 		if (srv_open_listener(srv, true, true) < 0)
 			return -1;
-	for (int i = 0; i < srv->cfg.threads; i++)
-		if (srv_spawn(srv, ROLE_WORKER, shard_main, (void *)(intptr_t)srv->listen_fds[i]) < 0)
-			return -1;
-	return 0;
+	return srv_spawn_workers(srv, shard_main, srv->listen_fds, sizeof(srv->listen_fds[0]));
 }
 
 const struct model model_reuseport = {

@@ -55,20 +55,11 @@ static uint64_t earliest(const struct deadlines *d)
 static bool answer_buffered(struct worker_ctx *ctx, const struct responses *resp, struct conn *c,
 			    struct deadlines *d)
 {
-	uint64_t timeout = ctx->srv->cfg.idle_timeout_ms;
-
 	while (http_advance(&c->http, c->buf, &c->start, c->len) == HTTP_READY) {
-		bool keep = c->http.keep_alive;
 		d->request_ms = UINT64_MAX; /* complete: a pipelined one behind it gets its own */
-		enum send_result r = conn_respond(ctx, resp, c);
-		http_parser_reset(&c->http);
-		if (r == SEND_FAILED)
+		if (!conn_answer_blocking(ctx, resp, c))
 			return false;
-		if (r == SEND_PARTIAL && conn_flush_blocking(ctx, c, clock_ms() + timeout) < 0)
-			return false;
-		if (!keep)
-			return false;
-		d->idle_ms = clock_ms() + timeout;
+		d->idle_ms = clock_ms() + ctx->srv->cfg.idle_timeout_ms;
 	}
 	if (!conn_mid_request(c))
 		d->request_ms = UINT64_MAX;
@@ -82,13 +73,11 @@ static void serve_connection(struct worker_ctx *ctx, const struct responses *res
 	struct deadlines d = {.idle_ms = clock_ms() + ctx->srv->cfg.idle_timeout_ms, .request_ms = UINT64_MAX};
 
 	while (wait_readable(ctx, c->src.fd, earliest(&d)) == WAIT_READABLE) {
-		conn_compact(c);
-		ssize_t n = read_counted(ctx, c->src.fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		enum read_result r = conn_read(ctx, c);
+		if (r == READ_CLOSED)
 			break;
-		if (n < 0)
+		if (r == READ_NOTHING)
 			continue;
-		c->len += (uint32_t)n;
 		if (c->http.in_body)
 			d.idle_ms = clock_ms() + ctx->srv->cfg.idle_timeout_ms;
 		if (!answer_buffered(ctx, resp, c, &d))
@@ -125,12 +114,7 @@ out:
 
 static int shared_blocking_start(struct server *srv)
 {
-	if (srv_open_listener(srv, false, false) < 0)
-		return -1;
-	for (int i = 0; i < srv->cfg.threads; i++)
-		if (srv_spawn(srv, ROLE_WORKER, blocking_main, NULL) < 0)
-			return -1;
-	return 0;
+	return srv_start_shared(srv, false, blocking_main);
 }
 
 const struct model model_shared_blocking = {

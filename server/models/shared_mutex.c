@@ -94,12 +94,7 @@ static void mutex_main(struct worker_ctx *ctx)
 
 static int shared_mutex_start(struct server *srv)
 {
-	if (srv_open_listener(srv, true, false) < 0)
-		return -1;
-	for (int i = 0; i < srv->cfg.threads; i++)
-		if (srv_spawn(srv, ROLE_WORKER, mutex_main, NULL) < 0)
-			return -1;
-	return 0;
+	return srv_start_shared(srv, true, mutex_main);
 }
 
 const struct model model_shared_mutex = {
