@@ -103,39 +103,6 @@ struct args {
 	bool list_models;
 };
 
-/* common/cli.c drops the "Try `PROG --help' ..." line argp prints after an error, but
- * for a name as long as acceptscope-demo argp wraps that hint, and its second line
- * ("information.") got through.  argp exits right after the hint, so this parser's
- * error stream passes what comes before the hint and drops the rest.  (Remove once
- * cli.c drops a wrapped hint itself.) */
-struct hint_cut {
-	bool at_line_start, cut;
-};
-
-static ssize_t hint_cut_write(void *cookie, const char *buf, size_t size)
-{
-	struct hint_cut *h = cookie;
-
-	for (size_t i = 0; i < size && !h->cut; i++) {
-		h->cut = h->at_line_start && size - i >= 4 && strncmp(buf + i, "Try ", 4) == 0;
-		if (!h->cut)
-			fputc(buf[i], stderr);
-		h->at_line_start = buf[i] == '\n';
-	}
-	return (ssize_t)size;
-}
-
-static FILE *hint_cut_stderr(FILE *fallback)
-{
-	static struct hint_cut h = {.at_line_start = true};
-	FILE *f = fopencookie(&h, "w", (cookie_io_functions_t){.write = hint_cut_write});
-
-	if (!f)
-		return fallback;
-	setvbuf(f, NULL, _IONBF, 0);
-	return f;
-}
-
 /* What --help says from the table: which models take --processes, and after the options
  * the models, then post_doc.  argp frees what this returns unless it is @text. */
 static char *help_filter(int key, const char *text, void *input)
@@ -260,7 +227,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'q': cfg->quiet = true; break;
 	case OPT_LIST_MODELS: a->list_models = true; break;
 	case 'h': argp_state_help(state, stdout, ARGP_HELP_STD_HELP); break; /* exits 0 */
-	case ARGP_KEY_INIT: state->err_stream = hint_cut_stderr(state->err_stream); break;
 	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	case ARGP_KEY_END: check_args(state, a); break;
 	default: return ARGP_ERR_UNKNOWN;
