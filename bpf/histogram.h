@@ -14,6 +14,16 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/*
+ * The compiler can prove a slot in range and drop a clamp the BPF verifier needs
+ * to see: in BPF code the value passes through an empty asm first.
+ */
+#ifdef __bpf__
+#define hist_opaque(x) asm volatile("" : "+r"(x))
+#else
+#define hist_opaque(x) ((void)(x))
+#endif
+
 /* floor(log2(@v)); 0 for 0 and 1.  Written without a builtin so the BPF verifier takes it. */
 static __always_inline __u32 hist_log2(__u64 v)
 {
@@ -75,17 +85,20 @@ static __always_inline __u64 loglin_width(__u32 slot, __u32 sub_bits)
 #define WAIT_SLOT_BASE (loglin_slot(1ULL << WAIT_MIN_LOG2, WAIT_SUB_BITS) - 1)
 
 /* The wait-histogram slot of a wait of @ns nanoseconds. */
-static __always_inline __u32 wait_slot(__u64 ns)
+static __always_inline __u64 wait_slot(__u64 ns)
 {
-	__u32 slot;
+	__u64 slot;
 
 	if (ns < (1ULL << WAIT_MIN_LOG2))
 		return 0;
 	if (ns >= (1ULL << WAIT_MAX_LOG2))
 		return WAIT_SLOTS - 1;
 	slot = loglin_slot(ns, WAIT_SUB_BITS) - WAIT_SLOT_BASE;
-	/* Always true; said so that every verifier sees the index bounded. */
-	return slot < WAIT_SLOTS ? slot : WAIT_SLOTS - 1;
+	/* Always true; said, in 64 bits and past the compiler, so that every verifier sees the index bounded. */
+	hist_opaque(slot);
+	if (slot >= WAIT_SLOTS)
+		slot = WAIT_SLOTS - 1;
+	return slot;
 }
 
 /* The smallest wait, in ns, that falls in wait slot @slot: wait_slot()'s inverse. */
