@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# acceptscope test runner: unit tests (build/tests/*) then integration tests (tests/test_*.sh).
+# acceptscope test runner: unit tests (build/tests/*) then integration tests (tests/*/test_*.sh).
 # A test passes with exit 0, skips with exit 77 (and says why on its last line), fails otherwise.
 # With ACCEPTSCOPE_REQUIRE_BPF=1 (CI) a skip counts as a failure.
 # Usage: tests/run.sh [PATTERN...]   (only tests whose name contains one of the patterns)
@@ -47,7 +47,8 @@ for t in "$ACCEPTSCOPE_BIN"/tests/*; do
 	selected "$name" ${PATTERNS[@]+"${PATTERNS[@]}"} || continue
 	run_one "$name" "$t"
 done
-for t in tests/test_*.sh; do
+# Integration tests, grouped by program: tests/{compare,load,server,tracer,vm}/test_*.sh.
+for t in tests/*/test_*.sh; do
 	[[ -f $t ]] || continue
 	name=$(basename "$t" .sh)
 	selected "$name" ${PATTERNS[@]+"${PATTERNS[@]}"} || continue

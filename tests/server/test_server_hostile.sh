@@ -3,8 +3,8 @@
 # dump goes through a fresh temporary file beside FILE (never a planted name,
 # never through a symlink), then rename(); nothing is left behind, even when
 # the rename fails.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/server_lib.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root: the attack is root following a user's symlink"
 
 # stats_demo FILE: start a server dumping to FILE; sets DEMO_PID, DEMO_PORT, DEMO_LOG.

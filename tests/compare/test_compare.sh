@@ -7,7 +7,7 @@
 # refuses at once (exit 2, one line) before any run, and a report that cannot be finished or is
 # interrupted leaves no half file; and the HTML report renders in headless Chromium with its
 # charts drawn and the same numbers in its DOM as in the JSON.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 require_bpf
 command -v jq >/dev/null || skip "jq not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
@@ -241,7 +241,7 @@ assert_eq "report: last line" "</html>" "$(tail -n 1 "$H")"
 grep -q xxxxxxxx "$H" && fail "the report still holds some of the older file"
 grep -Eqi '<script|src="http|href="http|@import|url\(' "$H" && fail "the report is not self-contained"
 if ! command -v chromium >/dev/null; then
-	bash "$(dirname "$0")/../scripts/deps.sh" browser >&2 || skip "cannot install chromium (scripts/deps.sh browser)"
+	bash "$(dirname "$0")/../../scripts/deps.sh" browser >&2 || skip "cannot install chromium (scripts/deps.sh browser)"
 fi
 chrome() {
 	timeout -s KILL 60 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \

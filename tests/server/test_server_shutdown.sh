@@ -3,8 +3,8 @@
 # in a condition variable, in the accept delay, serving an idle connection),
 # --duration, SIGUSR1 dumps that are never seen half-written, --stats -, and
 # --processes housekeeping (no orphans; a dead worker is noticed).
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/server_lib.sh"
 
 ms() { date +%s%3N; }
 

@@ -10,8 +10,8 @@
 # The HTTP protocol probe (keep-alive, pipelining, bodies, HEAD, HTTP/1.0,
 # 501/505) also runs against every model, since the models answer from
 # different code paths (epoll loop, blocking loop, dispatcher + worker).
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/server_lib.sh"
 command -v prlimit >/dev/null || fail "prlimit (util-linux) not installed"
 
 IDLE=1

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What identifies each accept model in its counters, plus the knobs that shape
 # queues: --accept-delay-us, --work-us, --backlog, and IPv6; the --ready-fd handshake.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/server_lib.sh"
 
 # closed_load IN_FLIGHT TOTAL [HOST]: TOTAL requests, each on a new connection
 # (Connection: close), IN_FLIGHT at a time; prints the client's JSON.

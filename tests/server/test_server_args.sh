@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # acceptscope-demo's command line: --help, and bad arguments rejected with one
 # line on stderr and exit status 2, before anything listens.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/server_lib.sh"
 
 "$DEMO" --help >"$TMP/help" || fail "--help exited $?"
 for word in USAGE EXAMPLES MODELS "${MODELS[@]}" --processes --work-us --accept-delay-us --idle-timeout --request-timeout --stats --ready-fd --list-models; do
@@ -21,7 +21,7 @@ bad=$(grep -Evx $'[a-z][a-z-]*\t(processes|threads)\t[^\t]+' "$TMP/models" || tr
 assert_eq "--list-models: distinct names" "${#MODELS[@]}" "$(cut -f1 "$TMP/models" | sort -u | wc -l)"
 assert_eq "--help MODELS section" "${MODELS[*]}" \
 	"$(sed -n '/^MODELS/,/^$/p' "$TMP/help" | awk 'NR > 1 && NF { print $1 }' | paste -sd' ')"
-README=$(dirname "$0")/../README.md
+README=$(dirname "$0")/../../README.md
 assert_eq "README's model table" "${MODELS[*]}" "$(sed -n '/^### `build\/acceptscope-demo`/,/^### /p' "$README" |
 	sed -n 's/^| `\([a-z-]*\)` |.*/\1/p' | paste -sd' ')"
 THREAD_MODELS=()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Accept-queue depth, overflows and wait, against the kernel's own counters.
 # Runs in a network namespace of its own, so ListenOverflows counts this test alone.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/tracer_lib.sh"
 require_bpf
 
 NS=acceptscope-q$$

@@ -3,8 +3,8 @@
 # line per connection, by the thread the server says), -p PID, a listener that existed before
 # the tracer started (found by the iter/tcp sample, its queue depth equal to ss's Recv-Q),
 # IPv6, and the fairness figures recomputed from the server's own counters.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/tracer_lib.sh"
 require_bpf
 
 # --- a listener already there, with connections waiting unaccepted ---

@@ -2,8 +2,8 @@
 # Nothing lost silently: listener churn with address reuse, threads blocked in accept()
 # before the tracer starts, more live connections and more listeners than the maps hold
 # (exact, or the loss counted exactly), a closed output pipe, and a hostile thread name.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/tracer_lib.sh"
 require_bpf
 PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 SOCKETS="$PYTHON $(dirname "$0")/sockets.py"

@@ -4,13 +4,13 @@
 # with what the clients saw, connection for connection:
 #   - summed accepts == connections the client made
 #   - per-thread requests == the client's tally of X-Worker headers
-#   - summed read_bytes == bytes the client sent (tests/demo_client.py)
+#   - summed read_bytes == bytes the client sent (tests/server/demo_client.py)
 # The exact load comes from acceptscope-load when it is built, and always from
-# tests/demo_client.py.  Then wrk with Connection: close: wrk cannot count
+# tests/server/demo_client.py.  Then wrk with Connection: close: wrk cannot count
 # exactly (it stops with connections open), so for it: no socket errors, no
 # non-2xx, requests <= accepts <= requests + wrk's connections + 2.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/server_lib.sh"
 command -v wrk >/dev/null || fail "wrk not installed"
 
 CONNS=40 REQS=5 PARALLEL=8 WRK_CONNS=8

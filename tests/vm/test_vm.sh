@@ -2,10 +2,10 @@
 # Integration test: our static binaries inside Debian's stock 6.1 kernel under qemu (TCG).
 # Builds build/static/ (make STATIC=1 all) and runs tests/vm/vmtest.sh, whose exit status passes
 # through: 0 pass, 77 skip (qemu or the kernel image unavailable), anything else fail.
-# Extra arguments select guest tests by name: bash tests/test_vm.sh demo_smoke
+# Extra arguments select guest tests by name: bash tests/vm/test_vm.sh demo_smoke
 # shellcheck source=tests/lib.sh
-. "$(dirname "$0")/lib.sh"
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/../lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 
 log "building static binaries: make STATIC=1 all"

@@ -1,4 +1,4 @@
-# Helpers for the acceptscope-demo tests (tests/test_server_*.sh).  Source after lib.sh.
+# Helpers for the acceptscope-demo tests (tests/server/test_server_*.sh).  Source after ../lib.sh.
 DEMO=$BIN/acceptscope-demo
 LOAD=$BIN/acceptscope-load
 CLIENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/demo_client.py
@@ -64,7 +64,7 @@ demo_stop() {
 stat_sum() { jq "[.threads[].$2] | add" "$1"; }
 # stat_list FILE FIELD [ROLE]: the field per thread (of one role), space-separated.
 stat_list() { jq -r --arg role "${3:-}" '[.threads[] | select($role == "" or .role == $role) | .'"$2"'] | map(tostring) | join(" ")' "$1"; }
-# client ARGS...: the Python test client (see tests/demo_client.py).
+# client ARGS...: the Python test client (see tests/server/demo_client.py).
 client() { "$PYTHON" "$CLIENT" "$@"; }
 
 # assert_every_model WHAT MODEL...: every model of MODELS is among the MODEL arguments (a

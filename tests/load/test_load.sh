@@ -2,7 +2,7 @@
 # acceptscope-load against a tiny Perl HTTP server (no nginx needed): exact request and
 # connection counts, error kinds, the --rate schedule, the X-Worker histogram, bad arguments;
 # and against a hostile Python one whose X-Worker values must reach no terminal raw.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 LOAD=$BIN/acceptscope-load
 [[ -x $LOAD ]] || fail "$LOAD not built"

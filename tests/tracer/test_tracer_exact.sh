@@ -2,12 +2,14 @@
 # Exactness: for every demo model with 4 threads and 2,000 connections, the tracer's
 # per-thread accepts, empty accepts, reads and read bytes equal the server's own counters,
 # thread for thread, and its total accepted equals the client's connections.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/tracer_lib.sh"
 require_bpf
 
 CONNS=${ACCEPTSCOPE_TEST_CONNS:-2000}
-models=(single dispatch reqdispatch reuseport shared-blocking shared-epoll shared-exclusive shared-mutex)
+# Every model, as the demo server lists them (the one model list).
+mapfile -t models < <("$BIN/acceptscope-demo" --list-models | cut -f1)
+((${#models[@]} > 0)) || fail "acceptscope-demo --list-models listed no model"
 [[ -n ${ACCEPTSCOPE_TEST_MODELS:-} ]] && read -ra models <<<"$ACCEPTSCOPE_TEST_MODELS"
 
 check_model() {

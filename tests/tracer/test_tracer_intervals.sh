@@ -7,8 +7,8 @@
 # nothing, and the intervals must add up to the summary, per listener and per thread.
 # The same for the text table (parsed) and for --trace (one queued, accepted and read
 # event per connection, by the thread the server counted).
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/tracer_lib.sh"
 require_bpf
 CHECK=$(dirname "$0")/check_views.py
 INTERVAL=3

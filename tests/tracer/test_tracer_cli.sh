@@ -2,8 +2,8 @@
 # The tracer's command line: bad arguments exit 2 with one line; SIGINT and SIGTERM detach
 # everything; SO_REUSEPORT shards are separate sockets whose counts add up; a port that
 # nobody listens on yet is watched.
+. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/tracer_lib.sh"
 
 # --- bad arguments: exit 2, exactly one line on stderr ---
 bad() {
