@@ -48,23 +48,39 @@ struct wrapped {
 	void *input;
 };
 
+/* -h as --help, for every binary (argp's own is -? and --help). */
+static const struct argp_option outer_options[] = {
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Give this help list", 0 },
+	{ 0 },
+};
+
 static error_t outer_parser(int key, char *arg, struct argp_state *state)
 {
 	struct wrapped *w = state->input;
 
-	(void)arg;
-	if (key != ARGP_KEY_INIT)
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->err_stream = hintless_stderr();
+		state->child_inputs[0] = w->input;
+		return 0;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);	/* exits 0 */
+		return 0;
+	case ARGP_KEY_ARG:
+		/* None of the three binaries takes positional arguments. */
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	default:
 		return ARGP_ERR_UNKNOWN;
-	state->err_stream = hintless_stderr();
-	state->child_inputs[0] = w->input;
-	return 0;
+	}
 }
 
 void cli_parse(const struct argp *argp, int argc, char **argv, void *input)
 {
 	struct argp_child children[] = { { argp, 0, NULL, 0 }, { 0 } };
 	/* The child's doc is printed with it; the outer argp gives only the usage line's arguments. */
-	struct argp outer = { .parser = outer_parser, .children = children, .args_doc = argp->args_doc };
+	struct argp outer = { .options = outer_options, .parser = outer_parser, .children = children,
+			      .args_doc = argp->args_doc };
 	struct wrapped w = { .input = input };
 	char *name = argv[0];
 	int err;

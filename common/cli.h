@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * argp with the conventions of all three binaries: a bad argument is one line on
- * stderr ("PROG: what went wrong") and exit status 2; --help and --version go to
- * stdout with status 0.
+ * stderr ("PROG: what went wrong") and exit status 2; --help (and -h) and
+ * --version go to stdout with status 0.  A positional argument is an error.
  */
 #ifndef ACCEPTSCOPE_CLI_H
 #define ACCEPTSCOPE_CLI_H

@@ -64,7 +64,6 @@ static const struct argp_option opts[] = {
 	{ "keepalive", 'k', NULL, 0, "C persistent connections, requests one after another", 0 },
 	{ "timeout", 't', "S", 0, "Seconds a request may take, connect included (default 10)", 0 },
 	{ "json", 'j', NULL, 0, "Print the results as one JSON object", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
 
@@ -219,12 +218,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		cfg->json = true;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
 		finish_args(state, a);

@@ -93,7 +93,6 @@ static const struct argp_option options[] = {
 	{"ready-fd", OPT_READY_FD, "FD", 0, "Once listening, write \"ready PORT PID\" to FD and close it", 5},
 	{"quiet", 'q', NULL, 0, "Do not print the \"listening\" line", 5},
 	{"list-models", OPT_LIST_MODELS, NULL, 0, "Print the models, one a line, and exit", 5},
-	{NULL, 'h', NULL, OPTION_HIDDEN, NULL, 5}, /* -h as --help, as before argp */
 	{0},
 };
 
@@ -226,8 +225,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_READY_FD: cfg->ready_fd = parse_ready_fd(state, arg); break;
 	case 'q': cfg->quiet = true; break;
 	case OPT_LIST_MODELS: a->list_models = true; break;
-	case 'h': argp_state_help(state, stdout, ARGP_HELP_STD_HELP); break; /* exits 0 */
-	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	case ARGP_KEY_END: check_args(state, a); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}

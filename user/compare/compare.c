@@ -60,7 +60,6 @@ static const struct argp_option options[] = {
 	{ .name = "html", .key = 'o', .arg = "FILE",
 	  .doc = "Also write a self-contained HTML report to FILE (opened before the runs; removed again if "
 		 "compare created it and is interrupted)" },
-	{ .key = 'h', .flags = OPTION_HIDDEN, .doc = "Show this help" },
 	{},
 };
 
@@ -160,8 +159,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "empty --html file name");
 		cfg->html = arg;
 		break;
-	case 'h': argp_state_help(state, stdout, ARGP_HELP_STD_HELP); break;
-	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
