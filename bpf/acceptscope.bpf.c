@@ -223,7 +223,7 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 		ls->wait_sum_ns += wait;
 		if (wait > ls->wait_max_ns)
 			ls->wait_max_ns = wait;
-		ls->wait_hist[wait_slot(wait)]++;
+		ls->wait_hist[WAIT_SLOT_INDEX(wait)]++;
 	}
 	emit(EV_ACCEPTED, listener, id, child, wait, 0);
 }

@@ -14,15 +14,6 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-/*
- * The compiler can prove a slot in range and drop a clamp the BPF verifier needs
- * to see: in BPF code the value passes through an empty asm first.
- */
-#ifdef __bpf__
-#define hist_opaque(x) asm volatile("" : "+r"(x))
-#else
-#define hist_opaque(x) ((void)(x))
-#endif
 
 /* floor(log2(@v)); 0 for 0 and 1.  Written without a builtin so the BPF verifier takes it. */
 static __always_inline __u32 hist_log2(__u64 v)
@@ -84,22 +75,27 @@ static __always_inline __u64 loglin_width(__u32 slot, __u32 sub_bits)
 /* Wait slot 0 holds waits below 2^WAIT_MIN_LOG2 ns, the last slot those from 2^WAIT_MAX_LOG2 ns. */
 #define WAIT_SLOT_BASE (loglin_slot(1ULL << WAIT_MIN_LOG2, WAIT_SUB_BITS) - 1)
 
-/* The wait-histogram slot of a wait of @ns nanoseconds. */
-static __always_inline __u64 wait_slot(__u64 ns)
+/*
+ * The wait-histogram slot of a wait of @ns nanoseconds: loglin_slot(@ns,
+ * WAIT_SUB_BITS) - WAIT_SLOT_BASE in between (the unit test holds them equal),
+ * written out so that 6.1's verifier follows it (it cannot prune the paths of
+ * the general form).  Index with WAIT_SLOT_INDEX() in BPF code.
+ */
+static __always_inline __u32 wait_slot(__u64 ns)
 {
-	__u64 slot;
+	__u32 lg;
 
 	if (ns < (1ULL << WAIT_MIN_LOG2))
 		return 0;
-	if (ns >= (1ULL << WAIT_MAX_LOG2))
+	lg = hist_log2(ns);
+	if (lg >= WAIT_MAX_LOG2)
 		return WAIT_SLOTS - 1;
-	slot = loglin_slot(ns, WAIT_SUB_BITS) - WAIT_SLOT_BASE;
-	/* Always true; said, in 64 bits and past the compiler, so that every verifier sees the index bounded. */
-	hist_opaque(slot);
-	if (slot >= WAIT_SLOTS)
-		slot = WAIT_SLOTS - 1;
-	return slot;
+	return ((lg - WAIT_MIN_LOG2) << WAIT_SUB_BITS) +
+	       ((ns >> (lg - WAIT_SUB_BITS)) & ((1 << WAIT_SUB_BITS) - 1)) + 1;
 }
+
+/* wait_slot() bounded where the verifier sees it (always in range already). */
+#define WAIT_SLOT_INDEX(ns) (wait_slot(ns) < WAIT_SLOTS ? wait_slot(ns) : WAIT_SLOTS - 1)
 
 /* The smallest wait, in ns, that falls in wait slot @slot: wait_slot()'s inverse. */
 static __always_inline __u64 wait_slot_low(int slot)

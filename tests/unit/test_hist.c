@@ -36,11 +36,20 @@ static void exact_below_twice_the_sub_buckets(void **state)
 	assert_true(loglin_width(loglin_slot(1000000, 7), 7) * 128 <= 1000000);
 }
 
+/* The accept-queue wait slots are the 4-bit log-linear slots from 2^WAIT_MIN_LOG2 ns. */
+static void wait_slots_are_loglin_slots(void **state)
+{
+	(void)state;
+	for (__u64 ns = 1ULL << WAIT_MIN_LOG2; ns < (1ULL << WAIT_MAX_LOG2); ns += ns / 1009 + 1)
+		assert_int_equal(wait_slot(ns), loglin_slot(ns, WAIT_SUB_BITS) - WAIT_SLOT_BASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slots_hold_their_values),
 		cmocka_unit_test(exact_below_twice_the_sub_buckets),
+		cmocka_unit_test(wait_slots_are_loglin_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
