@@ -52,6 +52,15 @@ void snapshot_free(struct snapshot *snap);
 __u64 lost_count(struct collector *c, enum lost_kind which);
 /* Name of a loss counter as JSON and the table show it. */
 const char *lost_name(enum lost_kind which);
+
+/* snapshot.c: rows by listener id, in a tsearch index rebuilt when rows move. */
 struct listener_row *snapshot_find(const struct snapshot *snap, listener_id_t id);
+/* The row of @id, added (zeroed) if missing; NULL when out of memory. */
+struct listener_row *row_get(struct snapshot *snap, listener_id_t id);
+void index_rows(struct snapshot *snap);
+/* Orders: ids (a node's first member), threads by (pid, tid), rows by (port, id). */
+int cmp_id(const void *a, const void *b);
+int cmp_threads(const void *a, const void *b);
+int cmp_rows(const void *a, const void *b);
 
 #endif
