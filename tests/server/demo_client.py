@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test client for acceptscope-demo (used by tests/test_server_*.sh).
+"""Test client for acceptscope-demo (used by tests/server/test_server_*.sh).
 
   demo_client.py load  PORT [--host H] [--conns C] [--reqs R] [--parallel P] [--close]
       C connections, R keep-alive requests each, P at a time; with --close the
