@@ -206,12 +206,18 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 		c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
 		/* Queued before we attached, or its enqueue went unseen: tracked from here. */
+		ls->unrecorded_accepts++;
 		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST) ||
 		    !(c = bpf_map_lookup_elem(&conns, &key))) {
 			count_lost(LOST_CONNS_UNTRACKED);
 			emit(EV_ACCEPTED, listener, id, child, 0, 0);
 			return;
 		}
+	}
+	if (!c->listener_id) {
+		/* Established in the queue without a wake-up (note_established): its enqueue, now. */
+		ls->queued++;
+		emit(EV_QUEUED, listener, id, child, 0, BPF_CORE_READ(listener, sk_ack_backlog) + 1);
 	}
 	/* A reuseport shard that closed may hand its queue to a sibling (tcp_migrate_req). */
 	c->listener = (__u64)listener;
@@ -643,6 +649,25 @@ static __always_inline void forget_listener(const struct sock *sk)
 	bpf_map_delete_elem(&samples, &key);
 }
 
+/*
+ * A passive child became established: it is in its listener's accept queue
+ * (inet_csk_complete_hashdance() queued it), though not always with a wake-up:
+ * tcp_child_process() wakes the listener only if the completing ACK itself
+ * moved the child out of SYN_RECV.  Recorded here, listener unknown
+ * (listener_id 0), so that an accept of a child whose wake-up never came still
+ * counts its enqueue (on_accept) and its wait.
+ */
+static __always_inline void note_established(const struct sock *child)
+{
+	struct conn pending = { .enqueue_ns = bpf_ktime_get_ns() };
+	__u64 key = (__u64)child;
+
+	if (!listener_wanted(child))	/* a child has its listener's local port */
+		return;
+	/* No room: not counted here; the enqueue or the accept that follows counts it. */
+	bpf_map_update_elem(&conns, &key, &pending, BPF_NOEXIST);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -655,6 +680,7 @@ int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 		slot = bpf_map_lookup_elem(&established_child, &zero);
 		if (slot)
 			*slot = key;
+		note_established(sk);
 		return 0;
 	}
 	if (newstate != TCP_CLOSE)

@@ -35,6 +35,7 @@ enum lost_kind {
 	LOST_CONNS_UNTRACKED,	/* accepted connections not tracked (conns full): their reads are not counted */
 	LOST_WAITS_UNSEEN,	/* enqueues whose time could not be kept (conns full): no wait sample */
 	LOST_LISTENERS_UNWATCHED, /* listeners that could not be watched (map full): queue not sampled */
+	LOST_ENQUEUES_UNSEEN,	/* accepted children whose enqueue no hook recorded (user space: collect.c) */
 	NR_LOST,
 };
 
@@ -53,6 +54,7 @@ struct listener_stats {
 	__u64 syn_drops;	/* SYNs dropped because the accept queue was full (tcp_conn_request hook) */
 	__u64 handshake_drops;	/* handshake-completing ACKs dropped, queue full (syn_recv_sock hook) */
 	__u64 discards;		/* packets discarded against the listener (kfree_skb, tracepoint backend) */
+	__u64 unrecorded_accepts; /* accepts of children no hook had recorded (queued before start, or unseen) */
 	__u64 wait_count;	/* accepts whose enqueue time was known */
 	__u64 wait_sum_ns;
 	__u64 wait_max_ns;

@@ -193,8 +193,11 @@ static __always_inline struct listener_stats *get_listener_stats(const struct so
 
 	if (ls)
 		return ls;
-	if (!id)
+	if (!id) {
+		/* No socket behind the listener any more (being torn down): nothing to key it by. */
+		count_lost(LOST_UPDATES);
 		return NULL;
+	}
 	remember_listener(sk, id);
 	if (bpf_map_update_elem(&listener_stats, &id, &zero_listener_stats, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&listener_stats, &id)) {

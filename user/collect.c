@@ -21,6 +21,7 @@ struct known_listener {
 	char owner_comm[TASK_COMM_LEN];
 	struct listener_info info;
 	bool sampled_once;
+	__u32 depth_base;		/* children already queued when first sampled at start */
 	int gone_rounds;		/* collections since it stopped listening */
 	bool retired;			/* its kernel entries were reaped: counters below */
 	struct listener_stats retired_st;
@@ -115,6 +116,7 @@ static int sample_listeners(struct collector *c, struct snapshot *snap)
 		if (!k->sampled_once) {
 			/* Listeners already there at start count drops from now on; newer ones from 0. */
 			k->drops_base = c->first_round ? s.drops : 0;
+			k->depth_base = c->first_round ? s.depth : 0;
 			k->sampled_once = true;
 		}
 		info_from_sample(&k->info, &s);
@@ -140,6 +142,7 @@ static void add_listener_stats(struct listener_stats *sum, const struct listener
 		sum->syn_drops += s->syn_drops;
 		sum->handshake_drops += s->handshake_drops;
 		sum->discards += s->discards;
+		sum->unrecorded_accepts += s->unrecorded_accepts;
 		sum->wait_count += s->wait_count;
 		sum->wait_sum_ns += s->wait_sum_ns;
 		if (s->wait_max_ns > sum->wait_max_ns)
@@ -356,6 +359,7 @@ const char *lost_name(enum lost_kind which)
 		[LOST_CONNS_UNTRACKED] = "conns_untracked",
 		[LOST_WAITS_UNSEEN] = "waits_unseen",
 		[LOST_LISTENERS_UNWATCHED] = "listeners_unwatched",
+		[LOST_ENQUEUES_UNSEEN] = "enqueues_unseen",
 	};
 
 	return which < NR_LOST ? names[which] : "?";
@@ -430,6 +434,25 @@ static void reap_closed(struct collector *c, struct snapshot *snap)
 	}
 }
 
+/*
+ * Accepted children that no hook had recorded, beyond those already queued when
+ * the listener was first sampled at start: enqueues that went unseen (or whose
+ * record the full connection map refused), so "queued" is that much short.
+ */
+static __u64 enqueues_unseen(struct collector *c, const struct snapshot *snap)
+{
+	__u64 n = 0;
+
+	for (int i = 0; i < snap->nr_rows; i++) {
+		const struct listener_row *r = &snap->rows[i];
+		struct known_listener *k = known_find(c, r->id, false);
+		__u64 base = k ? k->depth_base : 0;
+
+		n += r->st.unrecorded_accepts > base ? r->st.unrecorded_accepts - base : 0;
+	}
+	return n;
+}
+
 int collect(struct collector *c, struct snapshot *snap)
 {
 	int err;
@@ -456,6 +479,7 @@ int collect(struct collector *c, struct snapshot *snap)
 	reap_closed(c, snap);
 	for (int i = 0; i < NR_LOST; i++)
 		snap->lost[i] = lost_count(c, i);
+	snap->lost[LOST_ENQUEUES_UNSEEN] = enqueues_unseen(c, snap);
 	snap->missed_runs = missed_runs(c);
 	c->first_round = false;
 	return err;

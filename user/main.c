@@ -144,6 +144,7 @@ static void warn_lost(const struct snapshot *snap)
 		[LOST_CONNS_UNTRACKED] = "more live connections than --max-conns: their reads are not counted",
 		[LOST_WAITS_UNSEEN] = "more live connections than --max-conns: some accept-queue waits are missing",
 		[LOST_LISTENERS_UNWATCHED] = "more listeners than --max-listeners: some queues are not sampled",
+		[LOST_ENQUEUES_UNSEEN] = "some connections were accepted whose enqueue no hook saw: queued is short",
 	};
 	static bool warned[NR_LOST];
 

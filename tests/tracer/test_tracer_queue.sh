@@ -46,12 +46,21 @@ after=$(netstat_ns ListenOverflows)
 s=$(summary "$TMP/q.json")
 l=$(jq -c --argjson p "$PORT" --argjson ns "$NETNS_INO" '.listeners[] | select(.port == $p and .netns == $ns)' <<<"$s")
 log "listener: $(jq -c 'del(.threads)' <<<"$l")"
+log "lost: $(jq -c .lost <<<"$s")"
 assert_eq "backlog" 8 "$(jq .backlog <<<"$l")"
-assert_eq "maximum depth = backlog + 1" 9 "$(jq .depth_max <<<"$l")"
+# The queue holds backlog + 1 (sk_acceptq_is_full() is "more than the backlog").  It can hold one
+# more even on one CPU: a handshake completed through its request socket (tcp_v4_rcv, without
+# the listener's lock) can pass that test between the test and the enqueue of one the listener's
+# backlog is processing (release_sock, softirqs enabled).  The tracer reports the real depth.
+depth_max=$(jq .depth_max <<<"$l")
+((depth_max == 9 || depth_max == 10)) || fail "maximum depth: expected backlog + 1 (9), or 10 in that race; got $depth_max"
+log "maximum depth = $depth_max (backlog 8)"
 assert_ge "ListenOverflows grew" 1 $((after - before))
 assert_eq "overflows = ListenOverflows increase" $((after - before)) "$(jq .overflows <<<"$l")"
 assert_eq "accepted = client connections" "$(jq .connections "$TMP/load.json")" "$(jq .accepted <<<"$l")"
-assert_eq "queued = client connections" "$(jq .connections "$TMP/load.json")" "$(jq .queued <<<"$l")"
+# Every enqueue is counted, or (rare, on the tracepoint backend under overflow) counted as unseen.
+assert_eq "queued + enqueues unseen = client connections" "$(jq .connections "$TMP/load.json")" \
+	"$(($(jq .queued <<<"$l") + $(jq .lost.enqueues_unseen <<<"$s")))"
 kill -TERM "$DEMO_PID"; wait_exit 20 "$DEMO_PID" >/dev/null
 
 # --- wait: one connection at a time, the acceptor sleeps D before each accept ---
