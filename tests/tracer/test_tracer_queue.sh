@@ -32,7 +32,7 @@ run_in_ns_tracer() { # OUT ERR ARGS...
 
 # --- depth and overflow: backlog 8, a slow acceptor, a burst of 300 connections ---
 PORT=18080
-before=$(netstat_ns ListenOverflows)
+before=$(netstat_ns ListenOverflows) drops_before=$(netstat_ns ListenDrops)
 run_in_ns_tracer "$TMP/q.json" "$TMP/q.err" -P "$PORT" -d 300
 spawn "$TMP/demo.log" "${IN[@]}" "${PIN[@]}" "$BIN/acceptscope-demo" --model single --port "$PORT" --backlog 8 \
 	--accept-delay-us 20000 --stats "$TMP/stats.json" --duration 120 --quiet
@@ -42,7 +42,7 @@ wait_until 20 "demo listening" listening_ns "$PORT"
 log "load: $(jq -c '{sent, answered, connections, errors}' "$TMP/load.json")"
 kill -INT "$TRACER_PID"; wait_exit 30 "$TRACER_PID" >/dev/null
 assert_eq "acceptscope exit status" 0 "$WAIT_STATUS"
-after=$(netstat_ns ListenOverflows)
+after=$(netstat_ns ListenOverflows) drops_after=$(netstat_ns ListenDrops)
 s=$(summary "$TMP/q.json")
 l=$(jq -c --argjson p "$PORT" --argjson ns "$NETNS_INO" '.listeners[] | select(.port == $p and .netns == $ns)' <<<"$s")
 log "listener: $(jq -c 'del(.threads)' <<<"$l")"
@@ -56,7 +56,17 @@ depth_max=$(jq .depth_max <<<"$l")
 ((depth_max == 9 || depth_max == 10)) || fail "maximum depth: expected backlog + 1 (9), or 10 in that race; got $depth_max"
 log "maximum depth = $depth_max (backlog 8)"
 assert_ge "ListenOverflows grew" 1 $((after - before))
-assert_eq "overflows = ListenOverflows increase" $((after - before)) "$(jq .overflows <<<"$l")"
+# The tracepoint backend derives overflows from the listener's sk_drops, which tcp_listendrop()
+# raises for every listener drop (ListenDrops): the overflows (ListenOverflows) and, rarely, a
+# handshake dropped for another reason.  One more kernel path raises sk_drops alone: a child
+# queued whose first segment then fails (tcp_v4_rcv: tcp_child_process() fails, the child is
+# reset, the segment discarded against the listener).  That child also makes no wake-up, so it
+# shows as an enqueue unseen: overflows is ListenDrops, plus at most the enqueues unseen.
+ovf=$(jq .overflows <<<"$l") unseen=$(jq .lost.enqueues_unseen <<<"$s") drops=$((drops_after - drops_before))
+((ovf >= drops && ovf <= drops + unseen)) ||
+	fail "overflows $ovf: expected ListenDrops growth $drops (+ up to $unseen enqueues unseen)"
+log "overflows = $ovf: ListenDrops growth $drops, enqueues unseen $unseen"
+assert_le "ListenOverflows increase" "$drops" $((after - before))
 assert_eq "accepted = client connections" "$(jq .connections "$TMP/load.json")" "$(jq .accepted <<<"$l")"
 # Every enqueue is counted, or (rare, on the tracepoint backend under overflow) counted as unseen.
 assert_eq "queued + enqueues unseen = client connections" "$(jq .connections "$TMP/load.json")" \
