@@ -138,7 +138,13 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 		if (c && c->listener_id == id) {
 			if (once)
 				return;
-		} else if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
+		} else if (c && !c->listener_id) {
+			/* Recorded when it became established, a moment ago (note_established): keep that time. */
+			c->listener = fresh.listener;
+			c->listener_id = id;
+		} else if (c) {
+			*c = fresh;	/* a record left by an earlier socket at this address */
+		} else if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST)) {
 			count_lost(LOST_WAITS_UNSEEN);
 		}
 	}
