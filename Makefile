@@ -51,15 +51,17 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 BINS := $(BUILD)/acceptscope $(BUILD)/acceptscope-demo $(BUILD)/acceptscope-load
+# bench/cost.sh: empty programs (the floor) and the tool that attaches them and reads run times.
+BENCH := $(BUILD)/bench/floor.bpf.o $(BUILD)/bench/bpfcost
 
 .PHONY: all deps demo test asan vmtest vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 ifeq ($(STATIC),1)
-all: $(BINS)		# Debian ships no static cmocka; the VM needs only the binaries
+all: $(BINS) $(BENCH)	# Debian ships no static cmocka; the VM needs only the binaries
 else
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(BENCH) $(UNIT_BINS)
 endif
 
 deps:
@@ -85,12 +87,19 @@ asan:
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
-$(BUILD) $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests $(BUILD)/bench:
 	@mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
+
+$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c vmlinux.h | $(BUILD)/bench
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/bench/bpfcost: bench/bpfcost.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
