@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "compare.h"
+#include "diagwindow.h"
 #include "report.h"
 #include "session.h"
 #include "trace.h"
@@ -32,7 +33,9 @@ static struct env {
 	bool json, trace, hist, verbose;
 	enum backend_choice backend;
 	long max_conns, max_listeners;	/* 0: sized from the host at start */
-} env = { .interval = 1.0 };
+	int window;			/* findings over the last this many intervals */
+	struct diag_thresholds thresholds;
+} env = { .interval = 1.0, .window = 5 };
 
 static volatile sig_atomic_t exiting;
 
@@ -43,7 +46,8 @@ static const char argp_doc[] =
 "\n"
 "USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
 "         [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint]\n"
-"         [--max-conns N] [--max-listeners N] [-v]\n"
+"         [--max-conns N] [--max-listeners N] [--window N]\n"
+"         [--threshold NAME=VALUE]... [-v]\n"
 "       acceptscope compare [--help]   (every demo accept model, side by side)\n"
 "\n"
 "EXAMPLES:\n"
@@ -53,6 +57,7 @@ static const char argp_doc[] =
 "    acceptscope --json -d 10   # NDJSON for 10 seconds, then a summary\n"
 "    acceptscope --trace -P 80  # a line per event: queued, accepted, read\n"
 "    acceptscope --hist         # also depth and wait histograms\n"
+"    acceptscope -T jain=0.7    # imbalance only below Jain's index 0.7\n"
 "    acceptscope compare        # the demo models traced under load\n";
 
 static const struct argp_option opts[] = {
@@ -66,6 +71,8 @@ static const struct argp_option opts[] = {
 	{ "backend", 'b', "B", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "max-conns", 'C', "N", 0, "Connections tracked at once (default: sized from the host, at least 262144)", 0 },
 	{ "max-listeners", 'L', "N", 0, "Listeners tracked (default: sized from the host, at least 65536)", 0 },
+	{ "window", 'w', "N", 0, "Findings over the last N intervals (default 5; the summary: the whole run)", 0 },
+	{ "threshold", 'T', "NAME=VALUE", 0, "Set a finding's threshold (repeatable; README \"Findings\")", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
 	{},
 };
@@ -114,6 +121,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'L':
 		env.max_listeners = cli_long(state, arg, 1, 1L << 22, "--max-listeners");
 		break;
+	case 'w':
+		env.window = cli_long(state, arg, 1, 3600, "--window");
+		break;
+	case 'T': {
+		char why[640];
+
+		if (diag_threshold_set(&env.thresholds, arg, why, sizeof(why)))
+			argp_error(state, "%s", why);
+		break;
+	}
 	case 'v':
 		env.verbose = true;
 		break;
@@ -165,13 +182,19 @@ static bool output_failed(int err)
 	return true;
 }
 
-/* One interval (or, with @summary, the whole run) in the chosen view. */
-static void report(const struct snapshot *snap, const struct report_opts *ro, double secs, bool summary)
+/* One interval (or, with @summary, the whole run) in the chosen view, with @dw's diagnosis. */
+static void report(const struct snapshot *snap, const struct report_opts *ro, double secs, bool summary,
+		   struct diag_window *dw)
 {
+	struct report_opts with = *ro;
+	struct diagnosis d;
+
+	if (dw && !diag_window_report(dw, summary, &d))
+		with.diag = &d;
 	if (env.json)
-		print_json(stdout, snap, ro, secs, summary);
+		print_json(stdout, snap, &with, secs, summary);
 	else if (!env.trace || !summary)
-		print_table(stdout, snap, ro, secs);
+		print_table(stdout, snap, &with, secs);
 }
 
 /* --trace: records as they come; a line for any the ring buffer dropped. 0, or a write error. */
@@ -190,7 +213,7 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 }
 
 /* Until the duration is up or a signal: each interval, a report (or trace records). */
-static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro)
+static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro, struct diag_window *dw)
 {
 	struct snapshot prev = {}, cur = {}, delta = {};
 	double start, last, t, secs;
@@ -199,6 +222,8 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 
 	/* The first sample sets the sk_drops baselines of listeners already there. */
 	collect(s->col, &prev);
+	if (dw)
+		diag_window_tick(dw, &prev, NULL);
 	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
 	start = last = clock_secs();
 	while (!exiting && !err) {
@@ -219,7 +244,9 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		collect(s->col, &cur);
 		warn_lost(&cur);
 		snapshot_delta(&cur, &prev, &delta);
-		report(&delta, ro, secs, false);
+		if (dw)
+			diag_window_tick(dw, &cur, &delta);
+		report(&delta, ro, secs, false, dw);
 		snapshot_free(&delta);
 		snapshot_free(&prev);
 		prev = cur;
@@ -228,13 +255,20 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	}
 	if (!err && rb)
 		err = trace_poll(rb, s->col, &lost_reported, 0);
-	snapshot_free(&prev);
-	if (err)
+	if (err) {
+		snapshot_free(&prev);
 		return output_failed(err), 1;
+	}
 	/* Final, cumulative since start. */
 	collect(s->col, &cur);
 	warn_lost(&cur);
-	report(&cur, ro, clock_secs() - start, true);
+	if (dw) {
+		snapshot_delta(&cur, &prev, &delta);
+		diag_window_tick(dw, &cur, &delta);
+		snapshot_free(&delta);
+	}
+	snapshot_free(&prev);
+	report(&cur, ro, clock_secs() - start, true, dw);
 	snapshot_free(&cur);
 	return output_failed(write_status(stdout)) ? 1 : 0;
 }
@@ -244,12 +278,14 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = argp_doc };
 	struct session s = {};
 	struct ring_buffer *rb = NULL;
+	struct diag_window *dw;
 	struct report_opts ro;
 	const char *why;
 	int err;
 
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
 		return compare_main(argc - 1, argv + 1);
+	env.thresholds = diag_default_thresholds;
 	cli_parse(&argp, argc, argv, NULL);
 	libbpf_set_print(libbpf_print_fn);
 	if ((why = session_refusal())) {
@@ -278,7 +314,9 @@ int main(int argc, char **argv)
 	ro = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
 				   .nr_ports = env.nr_ports, .hist = env.hist,
 				   .redraw = isatty(1) && !env.json, .plan = &s.plan };
-	err = run(&s, rb, &ro);
+	dw = diag_window_new(env.window, &env.thresholds, &ro);	/* without: no CPU figures, no findings */
+	err = run(&s, rb, &ro, dw);
+	diag_window_free(dw);
 	ring_buffer__free(rb);
 	session_close(&s);
 	return err;
