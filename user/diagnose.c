@@ -350,20 +350,35 @@ static bool herd_signs(const struct port_view *pv)
 				   pv->excess_wakeups > th->wakeups_per_accept);
 }
 
+/* "2.4 wake-ups for nothing and 0.02 empty accepts per connection", without the wake-ups
+ * when they are unknown. */
+static const char *wasted_clause(const struct port_view *pv, char *buf, size_t len)
+{
+	double empty = ratio(pv->empty_accepts, pv->accepted);
+
+	if (pv->excess_wakeups >= 0)
+		snprintf(buf, len, "%.1f wake-ups for nothing and %.2f empty accepts per connection", pv->excess_wakeups,
+			 empty);
+	else
+		snprintf(buf, len, "%.2f empty accepts per connection", empty);
+	return buf;
+}
+
 static void imbalance_text(struct finding *f, const struct port_view *pv, const struct port_thread *b, double share,
 			   double jain, const struct port_turns *turns)
 {
-	char head[256];
-	const char *cpu_note = b->cpu ? "" : " (its CPU is unknown)";
+	char head[256], wasted[160], cpu[48] = "";
 
+	if (b->cpu)
+		snprintf(cpu, sizeof(cpu), " (it used %.0f%% CPU)", b->cpu->cpu_pct);
 	snprintf(head, sizeof(head), "%d threads accept on port %u, but thread %u (%s) took %.0f%% of the %llu accepts (Jain %.2f)",
 		 pv->nr_acceptors, pv->port, b->tid, b->comm, share * 100, (unsigned long long)pv->accepted, jain);
 	switch (f->cause) {
 	case CAUSE_THUNDERING_HERD:
-		say(f, "%s while every waiting thread is woken for each connection (%.1f wake-ups for nothing and %.2f empty "
-		       "accepts per connection): a thundering herd, won by whichever thread runs first; register the "
-		       "listener with EPOLLEXCLUSIVE or give each thread its own SO_REUSEPORT listener.",
-		    head, pv->excess_wakeups > 0 ? pv->excess_wakeups : 0, ratio(pv->empty_accepts, pv->accepted));
+		say(f, "%s, and the threads had %s: every waiting thread is woken for each connection, a thundering "
+		       "herd won by whichever thread runs first; register the listener with EPOLLEXCLUSIVE or give each "
+		       "thread its own SO_REUSEPORT listener.",
+		    head, wasted_clause(pv, wasted, sizeof(wasted)));
 		break;
 	case CAUSE_ACCEPT_TURNS:
 		say(f, "%s, and in each interval one thread took %.0f%% (Jain %.2f): one thread at a time holds the "
@@ -374,8 +389,8 @@ static void imbalance_text(struct finding *f, const struct port_view *pv, const 
 	default:
 		say(f, "%s with few empty accepts and the others waiting: exclusive wake-ups (EPOLLEXCLUSIVE) wake one "
 		       "waiter per connection, the first in the listener's wait queue, so the same thread whenever it is "
-		       "idle; harmless while it keeps up (it used %.0f%% CPU%s), else give each thread its own SO_REUSEPORT listener.",
-		    head, b->cpu ? b->cpu->cpu_pct : 0, cpu_note);
+		       "idle; harmless while it keeps up%s, else give each thread its own SO_REUSEPORT listener.",
+		    head, cpu);
 	}
 }
 
@@ -463,6 +478,7 @@ static bool slow_shard(struct port_view *pv, const struct listener_row **g, int 
 		__u32 sib_depth = 0;
 		double sib_p99 = 0;
 		bool waits_known = g[i]->st.wait_count >= MIN_WAITS, deep, slow;
+		char p99s[96] = "";
 		struct finding *f;
 
 		for (int j = 0; j < n; j++) {
@@ -481,10 +497,12 @@ static bool slow_shard(struct port_view *pv, const struct listener_row **g, int 
 		fig(f, "siblings_depth", sib_depth);
 		fig_maybe(f, "wait_p99_ms", wait_p99_ms(g[i]), waits_known);
 		fig_maybe(f, "siblings_wait_p99_ms", sib_p99, waits_known);
-		say(f, "SO_REUSEPORT listener inode %llu on port %u ran %u deep (p99 wait %.1f ms) while its %d siblings "
-		       "stayed at or under %u (%.1f ms): its thread is slow and the kernel's hash keeps sending it its "
-		       "share; find what holds that thread up, or let the threads share one queue.",
-		    (unsigned long long)g[i]->id, pv->port, g[i]->st.depth_max, wait_p99_ms(g[i]), n - 1, sib_depth, sib_p99);
+		if (waits_known)
+			snprintf(p99s, sizeof(p99s), " (p99 wait %.1f ms, theirs at most %.1f ms)", wait_p99_ms(g[i]), sib_p99);
+		say(f, "SO_REUSEPORT listener inode %llu on port %u ran %u deep while its %d siblings stayed at or under "
+		       "%u%s: its thread is slow and the kernel's hash keeps sending it its share; find what holds that "
+		       "thread up, or let the threads share one queue.",
+		    (unsigned long long)g[i]->id, pv->port, g[i]->st.depth_max, n - 1, sib_depth, p99s);
 		return true;
 	}
 	return false;
@@ -549,7 +567,7 @@ static void rule_overflow(struct port_view *pv, const struct listener_row *r)
 {
 	struct net_limits lim = { -1, -1 };
 	bool capped, asked_known;
-	char asked[64], somaxconn[16] = "unknown";
+	char cookies[96], backlog[224];
 	struct finding *f;
 
 	if (!r->overflows_known || !r->overflows || r->overflows < pv->in->th->overflows)
@@ -568,19 +586,19 @@ static void rule_overflow(struct port_view *pv, const struct listener_row *r)
 	fig_maybe(f, "syncookies", lim.syncookies, lim.syncookies >= 0);
 	fig(f, "depth", r->st.depth_max);
 	fig(f, "queued", r->st.queued);
+	snprintf(cookies, sizeof(cookies), "SYN cookies %s, which do not help a full accept queue",
+		 lim.syncookies == 2 ? "always on" : lim.syncookies == 1 ? "on" : lim.syncookies == 0 ? "off" : "unknown");
 	if (asked_known)
-		snprintf(asked, sizeof(asked), "%u", r->info.backlog);
+		snprintf(backlog, sizeof(backlog), "%u, as the server asked (net.core.somaxconn %d; %s)", r->info.backlog,
+			 lim.somaxconn, cookies);
 	else if (capped)
-		snprintf(asked, sizeof(asked), "at least %d, capped by net.core.somaxconn", lim.somaxconn);
+		snprintf(backlog, sizeof(backlog), "%u, net.core.somaxconn, which capped what the server asked for (%s)",
+			 r->info.backlog, cookies);
 	else
-		snprintf(asked, sizeof(asked), "an unknown number");
-	if (lim.somaxconn >= 0)
-		snprintf(somaxconn, sizeof(somaxconn), "%d", lim.somaxconn);
+		snprintf(backlog, sizeof(backlog), "%u (net.core.somaxconn unknown; %s)", r->info.backlog, cookies);
 	say(f, "listener inode %llu on port %u dropped %llu SYNs or handshakes because its accept queue was full: its "
-	       "backlog is %u (the server asked for %s; net.core.somaxconn %s; SYN cookies %s, which do not help a full "
-	       "accept queue); accept faster, or raise the backlog given to listen()%s.",
-	    (unsigned long long)r->id, pv->port, (unsigned long long)r->overflows, r->info.backlog, asked, somaxconn,
-	    lim.syncookies == 2 ? "always on" : lim.syncookies == 1 ? "on" : lim.syncookies == 0 ? "off" : "unknown",
+	       "backlog is %s; accept faster, or raise the backlog given to listen()%s.",
+	    (unsigned long long)r->id, pv->port, (unsigned long long)r->overflows, backlog,
 	    capped ? " and net.core.somaxconn" : "");
 }
 
@@ -590,6 +608,7 @@ static void rule_queue(struct port_view *pv, const struct listener_row *r)
 	__u32 depth = r->st.depth_max, backlog = r->info.backlog;
 	double p99 = wait_p99_ms(r);
 	bool deep = depth >= fmax(1, th->queue_frac * backlog), slow = r->st.wait_count >= MIN_WAITS && p99 >= th->wait_p99_ms;
+	char waits[96] = "";
 	struct finding *f;
 
 	if (!(deep || slow) ||
@@ -602,10 +621,13 @@ static void rule_queue(struct port_view *pv, const struct listener_row *r)
 	fig(f, "waits", r->st.wait_count);
 	fig(f, "queued", r->st.queued);
 	fig(f, "accepted", r->st.accepted);
-	say(f, "the accept queue of listener inode %llu on port %u ran %u deep for a backlog of %u, and 99%% of the "
-	       "connections waited there up to %.1f ms (%llu waits): they arrive faster than its threads accept them; accept on more "
-	       "threads, or do less in them between two accept() calls.",
-	    (unsigned long long)r->id, pv->port, depth, backlog, p99, (unsigned long long)r->st.wait_count);
+	if (r->st.wait_count >= MIN_WAITS)
+		snprintf(waits, sizeof(waits), ", and 99%% of %llu connections waited there up to %.1f ms",
+			 (unsigned long long)r->st.wait_count, p99);
+	say(f, "the accept queue of listener inode %llu on port %u ran %u deep for a backlog of %u%s: connections "
+	       "arrive faster than its threads accept them; accept on more threads, or do less in them between two "
+	       "accept() calls.",
+	    (unsigned long long)r->id, pv->port, depth, backlog, waits);
 }
 
 /* The one thread that accepts is busy all the time while its process's workers are not. */
@@ -661,6 +683,7 @@ static void rule_wasted(struct port_view *pv)
 	double empty = ratio(pv->empty_accepts, pv->accepted);
 	bool herd = pv->trying >= 2;
 	const struct port_thread *t = pv->trying == 1 ? busiest(pv->acceptors, pv->nr_acceptors, false) : NULL;
+	char wasted[160];
 	struct finding *f;
 
 	if (!pv->trying || pv->accepted < th->min_per_thread * pv->trying ||
@@ -674,16 +697,14 @@ static void rule_wasted(struct port_view *pv)
 	fig(f, "empty_per_accept", empty);
 	fig_maybe(f, "wasted_wakeups_per_accept", pv->excess_wakeups, pv->excess_wakeups >= 0);
 	if (herd)
-		say(f, "the %d threads accepting on port %u were woken %.1f times per connection for nothing and made %.2f "
-		       "empty accepts per connection: each connection wakes every waiting thread and all but one find the "
-		       "queue empty (a thundering herd), which costs CPU and latency; register the listener with "
-		       "EPOLLEXCLUSIVE or give each thread its own SO_REUSEPORT listener.",
-		    pv->trying, pv->port, pv->excess_wakeups > 0 ? pv->excess_wakeups : 0, empty);
+		say(f, "the %d threads accepting on port %u had %s: each connection wakes every waiting thread and all "
+		       "but one find nothing to do (a thundering herd), which costs CPU and latency; register the listener "
+		       "with EPOLLEXCLUSIVE or give each thread its own SO_REUSEPORT listener.",
+		    pv->trying, pv->port, wasted_clause(pv, wasted, sizeof(wasted)));
 	else
-		say(f, "thread %u (%s), the one accepting on port %u, was woken %.1f times per connection for nothing and "
-		       "made %.2f empty accepts per connection: its wake-ups find no work; look for a listener it polls "
-		       "without accepting, or a timer that fires too often.",
-		    t ? t->tid : 0, t ? t->comm : "?", pv->port, pv->excess_wakeups > 0 ? pv->excess_wakeups : 0, empty);
+		say(f, "thread %u (%s), the one accepting on port %u, had %s: its wake-ups find no work; look for a "
+		       "listener it polls without accepting, or a timer that fires too often.",
+		    t ? t->tid : 0, t ? t->comm : "?", pv->port, wasted_clause(pv, wasted, sizeof(wasted)));
 	if (t) {
 		f->pid = t->pid;
 		f->tid = t->tid;
