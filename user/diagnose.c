@@ -58,7 +58,11 @@ int diag_threshold_set(struct diag_thresholds *t, const char *arg, char *err, si
 	char *end;
 	double v;
 
-	for (size_t i = 0; eq && i < NR_THRESHOLDS; i++) {
+	if (!eq) {
+		snprintf(err, len, "threshold '%s': expected NAME=VALUE (thresholds: %s)", arg, diag_threshold_names());
+		return -1;
+	}
+	for (size_t i = 0; i < NR_THRESHOLDS; i++) {
 		if (strlen(threshold_fields[i].name) != (size_t)(eq - arg) ||
 		    strncmp(arg, threshold_fields[i].name, eq - arg))
 			continue;
@@ -72,8 +76,7 @@ int diag_threshold_set(struct diag_thresholds *t, const char *arg, char *err, si
 		*(double *)((char *)t + threshold_fields[i].offset) = v;
 		return 0;
 	}
-	snprintf(err, len, "unknown threshold '%.*s' (thresholds: %s)", eq ? (int)(eq - arg) : (int)strlen(arg), arg,
-		 diag_threshold_names());
+	snprintf(err, len, "unknown threshold '%.*s' (thresholds: %s)", (int)(eq - arg), arg, diag_threshold_names());
 	return -1;
 }
 
