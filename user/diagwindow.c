@@ -222,7 +222,8 @@ static int span_turns(struct diag_window *w, long n)
 		sum = calloc(w->nr_run + 1, sizeof(*sum));
 		if (!sum)
 			return -1;
-		memcpy(sum, w->run, w->nr_run * sizeof(*sum));
+		if (w->nr_run)
+			memcpy(sum, w->run, w->nr_run * sizeof(*sum));
 		nr = w->nr_run;
 	}
 	for (long k = 0; k < n; k++) {
