@@ -730,8 +730,12 @@ int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 		forget_listener(sk);
 		return 0;
 	}
-	/* Every TCP socket of the host closes through here: only a server port's can be in conns. */
-	if (is_server_port(sk->__sk_common.skc_num))
+	/*
+	 * Every TCP socket of the host closes through here: only a server port's can be
+	 * in conns.  Not skc_num: tcp_set_state() unhashes first, and inet_put_port()
+	 * zeroes it; inet_sport, a child's copy of its listener's port, stays.
+	 */
+	if (is_server_port(bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport))))
 		bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
