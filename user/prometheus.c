@@ -451,6 +451,8 @@ static int group_threads(struct port_group *g, struct listener_row *const *rows,
 	if (!g->by_tid || !g->by_name)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
+		if (!rows[i]->nr_threads)
+			continue;
 		memcpy(g->by_tid + g->nr_tid, rows[i]->threads, rows[i]->nr_threads * sizeof(*g->by_tid));
 		g->nr_tid += rows[i]->nr_threads;
 	}
