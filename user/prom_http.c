@@ -105,12 +105,24 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 	struct prom_exporter *e = cls;
 	enum MHD_Result ret;
 
-	(void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+	static int headers_seen;
+
+	(void)version, (void)upload_data;
+	/* Refusals go at once (and close the connection: a body may follow). */
 	if (strcmp(url, "/metrics") != 0)
 		return answer_text(conn, MHD_HTTP_NOT_FOUND, "not found: acceptscope serves /metrics\n", NULL);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return answer_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: GET /metrics\n",
 				   "GET, HEAD");
+	/* A scrape is answered once the whole request is in, so the connection can be kept alive. */
+	if (!*req_cls) {
+		*req_cls = &headers_seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;	/* a body on a GET: read and ignored */
+		return MHD_YES;
+	}
 	/* Queueing takes a reference: the main loop may swap and release it right after. */
 	pthread_mutex_lock(&e->lock);
 	if (e->current)
