@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "compare.h"
+#include "prom_http.h"
 #include "report.h"
 #include "session.h"
 #include "trace.h"
@@ -32,7 +33,14 @@ static struct env {
 	bool json, trace, hist, verbose;
 	enum backend_choice backend;
 	long max_conns, max_listeners;	/* 0: sized from the host at start */
-} env = { .interval = 1.0 };
+	bool prometheus, quiet;		/* --prometheus: serve /metrics; --quiet: nothing on stdout */
+	struct prom_listen prom_listen;
+	enum prom_threads prom_threads;
+	long prom_max_series;
+} env = { .interval = 1.0, .prom_max_series = PROM_DEFAULT_MAX_SERIES };
+
+/* Long options without a short one. */
+enum { OPT_PROMETHEUS = 1000, OPT_PROM_THREADS, OPT_PROM_MAX_SERIES };
 
 static volatile sig_atomic_t exiting;
 
@@ -44,6 +52,8 @@ static const char argp_doc[] =
 "USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
 "         [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint]\n"
 "         [--max-conns N] [--max-listeners N] [-v]\n"
+"         [--prometheus [ADDR:]PORT] [--quiet] [--prometheus-threads MODE]\n"
+"         [--prometheus-max-series N]\n"
 "       acceptscope compare [--help]   (every demo accept model, side by side)\n"
 "\n"
 "EXAMPLES:\n"
@@ -53,6 +63,8 @@ static const char argp_doc[] =
 "    acceptscope --json -d 10   # NDJSON for 10 seconds, then a summary\n"
 "    acceptscope --trace -P 80  # a line per event: queued, accepted, read\n"
 "    acceptscope --hist         # also depth and wait histograms\n"
+"    acceptscope --prometheus 9464 --quiet   # serve 127.0.0.1:9464/metrics\n"
+"    acceptscope --prometheus [::]:9464      # on every address, beside the table\n"
 "    acceptscope compare        # the demo models traced under load\n";
 
 static const struct argp_option opts[] = {
@@ -67,6 +79,13 @@ static const struct argp_option opts[] = {
 	{ "max-conns", 'C', "N", 0, "Connections tracked at once (default: sized from the host, at least 262144)", 0 },
 	{ "max-listeners", 'L', "N", 0, "Listeners tracked (default: sized from the host, at least 65536)", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{ "prometheus", OPT_PROMETHEUS, "[ADDR:]PORT", 0,
+	  "Serve GET /metrics for Prometheus (ADDR default 127.0.0.1; IPv6 as [::]:PORT)", 1 },
+	{ "quiet", 'q', NULL, 0, "With --prometheus: print no table or JSON", 1 },
+	{ "prometheus-threads", OPT_PROM_THREADS, "MODE", 0,
+	  "Per-thread series: tid (default), name (threads of a process merged by name), none", 1 },
+	{ "prometheus-max-series", OPT_PROM_MAX_SERIES, "N", 0,
+	  "At most N series about listeners and threads (default 10000); the rest are counted", 1 },
 	{},
 };
 
@@ -116,6 +135,32 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		env.verbose = true;
+		break;
+	case OPT_PROMETHEUS: {
+		const char *why;
+
+		if (!prom_http_built_in())
+			argp_error(state, "--prometheus: not built in (this build has no libmicrohttpd)");
+		if (prom_parse_listen(arg, &env.prom_listen, &why))
+			argp_error(state, "--prometheus '%s': %s", arg, why);
+		env.prometheus = true;
+		break;
+	}
+	case 'q':
+		env.quiet = true;
+		break;
+	case OPT_PROM_THREADS:
+		if (prom_parse_threads(arg, &env.prom_threads))
+			argp_error(state, "--prometheus-threads '%s': expected tid, name or none", arg);
+		break;
+	case OPT_PROM_MAX_SERIES:
+		env.prom_max_series = cli_long(state, arg, 0, 100000000, "--prometheus-max-series");
+		break;
+	case ARGP_KEY_END:
+		if (!env.prometheus && (env.quiet || env.prom_threads || env.prom_max_series != PROM_DEFAULT_MAX_SERIES))
+			argp_error(state, "--quiet and --prometheus-* go with --prometheus");
+		if (env.quiet && env.trace)
+			argp_error(state, "--quiet with --trace: the trace would not be shown");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -168,6 +213,8 @@ static bool output_failed(int err)
 /* One interval (or, with @summary, the whole run) in the chosen view. */
 static void report(const struct snapshot *snap, const struct report_opts *ro, double secs, bool summary)
 {
+	if (env.quiet)
+		return;
 	if (env.json)
 		print_json(stdout, snap, ro, secs, summary);
 	else if (!env.trace || !summary)
@@ -189,8 +236,33 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 	return write_status(stdout);
 }
 
+/* --prometheus: what scrapes get from now on, rendered from @snap (cumulative since start). */
+static void publish(struct prom_exporter *e, const struct snapshot *snap, const struct report_opts *ro,
+		    double collect_secs)
+{
+	static bool warned;
+	struct prom_opts po = { .ro = ro, .threads = env.prom_threads, .max_series = env.prom_max_series,
+				.version = strchr(argp_program_version, ' ') + 1, .collect_secs = collect_secs };
+	int err;
+
+	if (!e || !(err = prom_exporter_update(e, snap, &po)) || warned)
+		return;
+	fprintf(stderr, "acceptscope: /metrics not updated: %s\n", strerror(-err));
+	warned = true;
+}
+
+/* collect() into @snap, timed; published for --prometheus. */
+static void collect_publish(struct session *s, struct prom_exporter *e, const struct report_opts *ro,
+			    struct snapshot *snap)
+{
+	double t = clock_secs();
+
+	collect(s->col, snap);
+	publish(e, snap, ro, clock_secs() - t);
+}
+
 /* Until the duration is up or a signal: each interval, a report (or trace records). */
-static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro)
+static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro, struct prom_exporter *e)
 {
 	struct snapshot prev = {}, cur = {}, delta = {};
 	double start, last, t, secs;
@@ -198,7 +270,7 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	int err = 0;
 
 	/* The first sample sets the sk_drops baselines of listeners already there. */
-	collect(s->col, &prev);
+	collect_publish(s, e, ro, &prev);
 	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
 	start = last = clock_secs();
 	while (!exiting && !err) {
@@ -214,9 +286,13 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		session_tick(s);
 		secs = t - last;
 		last = t;
-		if (rb)
+		if (rb && !e)
 			continue;
-		collect(s->col, &cur);
+		collect_publish(s, e, ro, &cur);
+		if (rb) {
+			snapshot_free(&cur);
+			continue;
+		}
 		warn_lost(&cur);
 		snapshot_delta(&cur, &prev, &delta);
 		report(&delta, ro, secs, false);
@@ -245,6 +321,8 @@ int main(int argc, char **argv)
 	struct session s = {};
 	struct ring_buffer *rb = NULL;
 	struct report_opts ro;
+	struct prom_exporter *exporter = NULL;
+	char prom_err[160];
 	const char *why;
 	int err;
 
@@ -256,6 +334,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptscope: %s\n", why);
 		return 2;
 	}
+	/* Before anything is attached: a port in use is bad input. */
+	if (env.prometheus && !(exporter = prom_exporter_start(&env.prom_listen, prom_err, sizeof(prom_err)))) {
+		fprintf(stderr, "acceptscope: %s\n", prom_err);
+		return 2;
+	}
 	/* A closed stdout shows as EPIPE, handled where we write: never killed while attached. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, sig_handler);
@@ -264,13 +347,18 @@ int main(int argc, char **argv)
 		.pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports, .nr_ports = env.nr_ports,
 		.backend = env.backend, .trace = env.trace, .max_conns = env.max_conns,
 		.max_listeners = env.max_listeners, .plan_out = stderr });
-	if (err)
+	if (err) {
+		prom_exporter_stop(exporter);
 		return err;
+	}
+	if (exporter)
+		fprintf(stderr, "acceptscope: serving http://%s/metrics\n", env.prom_listen.text);
 	if (env.trace) {
 		rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), handle_trace_event, &env.json, NULL);
 		if (!rb) {
 			fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
 			session_close(&s);
+			prom_exporter_stop(exporter);
 			return 1;
 		}
 		trace_header(stdout, env.json);
@@ -278,7 +366,8 @@ int main(int argc, char **argv)
 	ro = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
 				   .nr_ports = env.nr_ports, .hist = env.hist,
 				   .redraw = isatty(1) && !env.json, .plan = &s.plan };
-	err = run(&s, rb, &ro);
+	err = run(&s, rb, &ro, exporter);
+	prom_exporter_stop(exporter);
 	ring_buffer__free(rb);
 	session_close(&s);
 	return err;
