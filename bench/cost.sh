@@ -23,6 +23,12 @@
 #                                            measured there (absolute times under TCG mean nothing)
 set -eu
 
+# In the VM guest, tests/vm/guest.sh sources this file with its own arguments: ours are in cost.env.
+if [ -n "${VMTEST_BIN:-}" ]; then
+	set --
+	. /acceptscope/guest.d/cost.env
+fi
+
 MODEL=shared-epoll THREADS=2 SECS=5 PAIRS=5 ROUNDS=3 CONNS=32 BACKENDS= VM=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -42,10 +48,9 @@ OPTS="--model $MODEL --threads $THREADS --seconds $SECS --pairs $PAIRS --rounds 
 if [ -n "${VMTEST_BIN:-}" ]; then
 	# In the guest (sourced by tests/vm/guest.sh): the binaries and this folder's files.
 	BIN=$VMTEST_BIN HERE=/acceptscope/guest.d
-	[ -r "$HERE/cost.env" ] && . "$HERE/cost.env"
 	BPFCOST=$HERE/bpfcost FLOOR=$HERE/floor.bpf.o
 	: "${BACKENDS:=fentry kprobe}"
-	say() { echo "VMTEST INFO $*"; }
+	say() { echo "VMTEST INFO cost: $*"; }
 else
 	cd "$(dirname "$0")/.."
 	[ "$(id -u)" = 0 ] || { echo "cost.sh: needs root (BPF)" >&2; exit 2; }
@@ -56,29 +61,15 @@ else
 		trap 'rm -rf "$EXTRA"' EXIT
 		cp bench/cost.sh "$EXTRA/cost.sh"
 		cp build/static/bench/bpfcost build/static/bench/floor.bpf.o "$EXTRA/"
-		echo "set -- $OPTS ${BACKENDS:+--backend $BACKENDS}" >"$EXTRA/cost.env"
+		echo "set -- $OPTS$(for b in $BACKENDS; do printf ' --backend %s' "$b"; done)" >"$EXTRA/cost.env"
 		ACCEPTSCOPE_VM_EXTRA_TESTS=$EXTRA ACCEPTSCOPE_VM_TEST_TIMEOUT=3000 ACCEPTSCOPE_VM_TIMEOUT=3600 \
-			bash tests/vm/vmtest.sh cost | sed -n 's/^.*VMTEST INFO cost: //p'
+			bash tests/vm/vmtest.sh cost | sed -n -e 's/^.*VMTEST INFO cost: //p' -e '/VMTEST FAIL/,$p'
 		exit 0
 	fi
 	make --no-print-directory all >/dev/null
 	BIN=build BPFCOST=build/bench/bpfcost FLOOR=build/bench/floor.bpf.o
 	: "${BACKENDS:=auto}"
 	say() { echo "$*"; }
-fi
-
-# In the guest the options come from cost.env (set -- ...): parse them again.
-if [ -n "${VMTEST_BIN:-}" ]; then
-	BACKENDS=
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--backend) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do BACKENDS="$BACKENDS $1"; shift; done ;;
-		--model) MODEL=$2; shift 2 ;; --threads) THREADS=$2; shift 2 ;; --seconds) SECS=$2; shift 2 ;;
-		--pairs) PAIRS=$2; shift 2 ;; --rounds) ROUNDS=$2; shift 2 ;; --connections) CONNS=$2; shift 2 ;;
-		*) shift ;;
-		esac
-	done
-	: "${BACKENDS:=fentry kprobe}"
 fi
 
 FLOOR_PROGS="tp_enter_accept tp_exit_accept tp_enter_accept4 tp_exit_accept4 tp_sk_data_ready
@@ -98,7 +89,11 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 wait_for() {
 	_deadline=$(($(now_ms) + $1 * 1000)) _pid=$2; shift 2
 	until "$@" >/dev/null 2>&1; do
-		kill -0 "$_pid" 2>/dev/null || { echo "cost.sh: process $_pid exited while waiting for: $*" >&2; exit 1; }
+		if ! kill -0 "$_pid" 2>/dev/null; then
+			echo "cost.sh: process $_pid exited while waiting for: $*" >&2
+			tail -n 5 "$W/tracer.err" "$W/floor.out" >&2 2>/dev/null
+			exit 1
+		fi
 		[ "$(now_ms)" -lt $_deadline ] || { echo "cost.sh: timed out waiting for: $*" >&2; exit 1; }
 		sleep 0.05
 	done

@@ -168,9 +168,19 @@ static struct listener_stats zero_listener_stats;
  */
 __u8 server_ports[65536];
 
+/*
+ * The index masked where the verifier sees it: clang drops "& 0xffff" on a value it
+ * knows is 16 bits (a byte swap's result), which 6.1's verifier cannot bound.
+ */
+static __always_inline __u32 port_index(__u32 port)
+{
+	asm volatile("%0 &= 0xffff" : "+r"(port));
+	return port;
+}
+
 static __always_inline bool is_server_port(__u32 port)
 {
-	return server_ports[port & 0xffff];
+	return server_ports[port_index(port)];
 }
 
 /* A new record for @child, whose local port is @port (its listener's); 0 or the error. */
@@ -178,7 +188,7 @@ static __always_inline long insert_conn(const struct sock *child, __u32 port, st
 {
 	__u64 key = (__u64)child;
 
-	server_ports[port & 0xffff] = 1;
+	server_ports[port_index(port)] = 1;
 	return bpf_map_update_elem(&conns, &key, c, BPF_NOEXIST);
 }
 
