@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "compare.h"
 #include "diagwindow.h"
+#include "prom_http.h"
 #include "report.h"
 #include "session.h"
 #include "trace.h"
@@ -33,9 +34,16 @@ static struct env {
 	bool json, trace, hist, verbose;
 	enum backend_choice backend;
 	long max_conns, max_listeners;	/* 0: sized from the host at start */
+	bool prometheus, quiet;		/* --prometheus: serve /metrics; --quiet: nothing on stdout */
+	struct prom_listen prom_listen;
+	enum prom_threads prom_threads;
+	long prom_max_series;
 	int window;			/* findings over the last this many intervals */
 	struct diag_thresholds thresholds;
-} env = { .interval = 1.0, .window = 5 };
+} env = { .interval = 1.0, .prom_max_series = PROM_DEFAULT_MAX_SERIES, .window = 5 };
+
+/* Long options without a short one. */
+enum { OPT_PROMETHEUS = 1000, OPT_PROM_THREADS, OPT_PROM_MAX_SERIES };
 
 static volatile sig_atomic_t exiting;
 
@@ -46,8 +54,9 @@ static const char argp_doc[] =
 "\n"
 "USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
 "         [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint]\n"
-"         [--max-conns N] [--max-listeners N] [--window N]\n"
-"         [--threshold NAME=VALUE]... [-v]\n"
+"         [--max-conns N] [--max-listeners N] [-v]\n"
+"         [--prometheus [ADDR:]PORT] [--quiet] [--prometheus-threads MODE]\n"
+"         [--prometheus-max-series N] [--window N] [--threshold NAME=VALUE]...\n"
 "       acceptscope compare [--help]   (every demo accept model, side by side)\n"
 "\n"
 "EXAMPLES:\n"
@@ -58,6 +67,8 @@ static const char argp_doc[] =
 "    acceptscope --trace -P 80  # a line per event: queued, accepted, read\n"
 "    acceptscope --hist         # also depth and wait histograms\n"
 "    acceptscope -T jain=0.7    # imbalance only below Jain's index 0.7\n"
+"    acceptscope --prometheus 9464 --quiet   # serve 127.0.0.1:9464/metrics\n"
+"    acceptscope --prometheus [::]:9464      # on every address, beside the table\n"
 "    acceptscope compare        # the demo models traced under load\n";
 
 static const struct argp_option opts[] = {
@@ -74,6 +85,13 @@ static const struct argp_option opts[] = {
 	{ "window", 'w', "N", 0, "Findings over the last N intervals (default 5; the summary: the whole run)", 0 },
 	{ "threshold", 'T', "NAME=VALUE", 0, "Set a finding's threshold (repeatable; README \"Findings\")", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{ "prometheus", OPT_PROMETHEUS, "[ADDR:]PORT", 0,
+	  "Serve GET /metrics for Prometheus (ADDR default 127.0.0.1; IPv6 as [::]:PORT)", 1 },
+	{ "quiet", 'q', NULL, 0, "With --prometheus: print no table or JSON", 1 },
+	{ "prometheus-threads", OPT_PROM_THREADS, "MODE", 0,
+	  "Per-thread series: tid (default), name (threads of a process merged by name), none", 1 },
+	{ "prometheus-max-series", OPT_PROM_MAX_SERIES, "N", 0,
+	  "At most N series about listeners and threads (default 10000); the rest are counted", 1 },
 	{},
 };
 
@@ -121,6 +139,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'L':
 		env.max_listeners = cli_long(state, arg, 1, 1L << 22, "--max-listeners");
 		break;
+	case 'v':
+		env.verbose = true;
+		break;
 	case 'w':
 		env.window = cli_long(state, arg, 1, 3600, "--window");
 		break;
@@ -131,8 +152,31 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "%s", why);
 		break;
 	}
-	case 'v':
-		env.verbose = true;
+	case OPT_PROMETHEUS: {
+		const char *why;
+
+		if (!prom_http_built_in())
+			argp_error(state, "--prometheus: not built in (this build has no libmicrohttpd)");
+		if (prom_parse_listen(arg, &env.prom_listen, &why))
+			argp_error(state, "--prometheus '%s': %s", arg, why);
+		env.prometheus = true;
+		break;
+	}
+	case 'q':
+		env.quiet = true;
+		break;
+	case OPT_PROM_THREADS:
+		if (prom_parse_threads(arg, &env.prom_threads))
+			argp_error(state, "--prometheus-threads '%s': expected tid, name or none", arg);
+		break;
+	case OPT_PROM_MAX_SERIES:
+		env.prom_max_series = cli_long(state, arg, 0, 100000000, "--prometheus-max-series");
+		break;
+	case ARGP_KEY_END:
+		if (!env.prometheus && (env.quiet || env.prom_threads || env.prom_max_series != PROM_DEFAULT_MAX_SERIES))
+			argp_error(state, "--quiet and --prometheus-* go with --prometheus");
+		if (env.quiet && env.trace)
+			argp_error(state, "--quiet with --trace: the trace would not be shown");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -189,6 +233,8 @@ static void report(const struct snapshot *snap, const struct report_opts *ro, do
 	struct report_opts with = *ro;
 	struct diagnosis d;
 
+	if (env.quiet)
+		return;
 	if (dw && !diag_window_report(dw, summary, &d))
 		with.diag = &d;
 	if (env.json)
@@ -212,8 +258,34 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 	return write_status(stdout);
 }
 
+/* --prometheus: what scrapes get from now on, rendered from @snap (cumulative since start). */
+static void publish(struct prom_exporter *e, const struct snapshot *snap, const struct report_opts *ro,
+		    double collect_secs)
+{
+	static bool warned;
+	struct prom_opts po = { .ro = ro, .threads = env.prom_threads, .max_series = env.prom_max_series,
+				.version = strchr(argp_program_version, ' ') + 1, .collect_secs = collect_secs };
+	int err;
+
+	if (!e || !(err = prom_exporter_update(e, snap, &po)) || warned)
+		return;
+	fprintf(stderr, "acceptscope: /metrics not updated: %s\n", strerror(-err));
+	warned = true;
+}
+
+/* collect() into @snap, timed; published for --prometheus. */
+static void collect_publish(struct session *s, struct prom_exporter *e, const struct report_opts *ro,
+			    struct snapshot *snap)
+{
+	double t = clock_secs();
+
+	collect(s->col, snap);
+	publish(e, snap, ro, clock_secs() - t);
+}
+
 /* Until the duration is up or a signal: each interval, a report (or trace records). */
-static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro, struct diag_window *dw)
+static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro, struct prom_exporter *e,
+	       struct diag_window *dw)
 {
 	struct snapshot prev = {}, cur = {}, delta = {};
 	double start, last, t, secs;
@@ -221,7 +293,7 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	int err = 0;
 
 	/* The first sample sets the sk_drops baselines of listeners already there. */
-	collect(s->col, &prev);
+	collect_publish(s, e, ro, &prev);
 	if (dw)
 		diag_window_tick(dw, &prev, NULL);
 	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
@@ -239,9 +311,13 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		session_tick(s);
 		secs = t - last;
 		last = t;
-		if (rb)
+		if (rb && !e)
 			continue;
-		collect(s->col, &cur);
+		collect_publish(s, e, ro, &cur);
+		if (rb) {
+			snapshot_free(&cur);
+			continue;
+		}
 		warn_lost(&cur);
 		snapshot_delta(&cur, &prev, &delta);
 		if (dw)
@@ -278,8 +354,10 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = argp_doc };
 	struct session s = {};
 	struct ring_buffer *rb = NULL;
-	struct diag_window *dw;
 	struct report_opts ro;
+	struct prom_exporter *exporter = NULL;
+	struct diag_window *dw;
+	char prom_err[160];
 	const char *why;
 	int err;
 
@@ -292,6 +370,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptscope: %s\n", why);
 		return 2;
 	}
+	/* Before anything is attached: a port in use is bad input. */
+	if (env.prometheus && !(exporter = prom_exporter_start(&env.prom_listen, prom_err, sizeof(prom_err)))) {
+		fprintf(stderr, "acceptscope: %s\n", prom_err);
+		return 2;
+	}
 	/* A closed stdout shows as EPIPE, handled where we write: never killed while attached. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, sig_handler);
@@ -300,13 +383,18 @@ int main(int argc, char **argv)
 		.pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports, .nr_ports = env.nr_ports,
 		.backend = env.backend, .trace = env.trace, .max_conns = env.max_conns,
 		.max_listeners = env.max_listeners, .plan_out = stderr });
-	if (err)
+	if (err) {
+		prom_exporter_stop(exporter);
 		return err;
+	}
+	if (exporter)
+		fprintf(stderr, "acceptscope: serving http://%s/metrics\n", env.prom_listen.text);
 	if (env.trace) {
 		rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), handle_trace_event, &env.json, NULL);
 		if (!rb) {
 			fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
 			session_close(&s);
+			prom_exporter_stop(exporter);
 			return 1;
 		}
 		trace_header(stdout, env.json);
@@ -315,8 +403,9 @@ int main(int argc, char **argv)
 				   .nr_ports = env.nr_ports, .hist = env.hist,
 				   .redraw = isatty(1) && !env.json, .plan = &s.plan };
 	dw = diag_window_new(env.window, &env.thresholds, &ro);	/* without: no CPU figures, no findings */
-	err = run(&s, rb, &ro, dw);
+	err = run(&s, rb, &ro, exporter, dw);
 	diag_window_free(dw);
+	prom_exporter_stop(exporter);
 	ring_buffer__free(rb);
 	session_close(&s);
 	return err;
