@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,13 @@
 #include <bpf/libbpf.h>
 #include "acceptscope.h"
 #include "acceptscope.skel.h"
+#include "atomic_file.h"
 #include "cli.h"
 #include "clock.h"
 #include "compare.h"
 #include "report.h"
 #include "session.h"
+#include "timeline.h"
 #include "trace.h"
 
 static struct env {
@@ -32,7 +35,13 @@ static struct env {
 	bool json, trace, hist, verbose;
 	enum backend_choice backend;
 	long max_conns, max_listeners;	/* 0: sized from the host at start */
+	const char *timeline;		/* --timeline FILE */
 } env = { .interval = 1.0 };
+
+/* --timeline: the page's model, and its file (created at start, renamed into place at exit). */
+static struct timeline *timeline;
+static struct atomic_file timeline_file;
+#define TIMELINE_SAMPLE_SECS 0.25	/* empty accepts and queue depths sampled this often at most */
 
 static volatile sig_atomic_t exiting;
 
@@ -43,7 +52,7 @@ static const char argp_doc[] =
 "\n"
 "USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
 "         [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint]\n"
-"         [--max-conns N] [--max-listeners N] [-v]\n"
+"         [--max-conns N] [--max-listeners N] [--timeline FILE] [-v]\n"
 "       acceptscope compare [--help]   (every demo accept model, side by side)\n"
 "\n"
 "EXAMPLES:\n"
@@ -52,6 +61,7 @@ static const char argp_doc[] =
 "    acceptscope -p 1234 -i 5   # listeners of PID 1234, every 5 seconds\n"
 "    acceptscope --json -d 10   # NDJSON for 10 seconds, then a summary\n"
 "    acceptscope --trace -P 80  # a line per event: queued, accepted, read\n"
+"    acceptscope --trace -P 80 --timeline t.html  # and a page drawing them\n"
 "    acceptscope --hist         # also depth and wait histograms\n"
 "    acceptscope compare        # the demo models traced under load\n";
 
@@ -66,6 +76,8 @@ static const struct argp_option opts[] = {
 	{ "backend", 'b', "B", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "max-conns", 'C', "N", 0, "Connections tracked at once (default: sized from the host, at least 262144)", 0 },
 	{ "max-listeners", 'L', "N", 0, "Listeners tracked (default: sized from the host, at least 65536)", 0 },
+	{ "timeline", 'T', "FILE", 0, "Also draw the trace as a self-contained HTML page in FILE, written at exit "
+	  "(implies --trace)", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
 	{},
 };
@@ -113,6 +125,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'L':
 		env.max_listeners = cli_long(state, arg, 1, 1L << 22, "--max-listeners");
+		break;
+	case 'T':
+		if (!*arg)
+			argp_error(state, "empty --timeline file name");
+		env.timeline = arg;
+		env.trace = true;
 		break;
 	case 'v':
 		env.verbose = true;
@@ -185,22 +203,36 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 	lost = lost_count(col, LOST_TRACE_RECORDS);
 	if (lost > *lost_reported)
 		trace_lost(stdout, env.json, lost - *lost_reported);
+	if (lost > *lost_reported && timeline)
+		timeline_lost(timeline, lost - *lost_reported);
 	*lost_reported = lost;
 	return write_status(stdout);
+}
+
+/* --timeline: the empty accepts and queue depths since its last sample. */
+static void sample_timeline(struct collector *col)
+{
+	struct snapshot snap;
+
+	collect(col, &snap);
+	timeline_sample(timeline, &snap, clock_ns());
+	snapshot_free(&snap);
 }
 
 /* Until the duration is up or a signal: each interval, a report (or trace records). */
 static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro)
 {
 	struct snapshot prev = {}, cur = {}, delta = {};
-	double start, last, t, secs;
+	double start, last, sampled, t, secs;
 	__u64 lost_reported = 0;
 	int err = 0;
 
 	/* The first sample sets the sk_drops baselines of listeners already there. */
 	collect(s->col, &prev);
+	if (timeline)
+		timeline_sample(timeline, &prev, clock_ns());
 	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
-	start = last = clock_secs();
+	start = last = sampled = clock_secs();
 	while (!exiting && !err) {
 		t = clock_secs();
 		if (env.duration && t - start >= env.duration)
@@ -209,6 +241,10 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 			err = trace_poll(rb, s->col, &lost_reported, 50);
 		else
 			usleep(20000);
+		if (timeline && t - sampled >= fmin(env.interval, TIMELINE_SAMPLE_SECS)) {
+			sample_timeline(s->col);
+			sampled = t;
+		}
 		if (err || t - last < env.interval)
 			continue;
 		session_tick(s);
@@ -229,19 +265,81 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	if (!err && rb)
 		err = trace_poll(rb, s->col, &lost_reported, 0);
 	snapshot_free(&prev);
-	if (err)
-		return output_failed(err), 1;
+	if (err) {
+		output_failed(err);
+		if (timeline) {	/* the page can still be drawn */
+			collect(s->col, &cur);
+			timeline_sample(timeline, &cur, clock_ns());
+			snapshot_free(&cur);
+		}
+		return 1;
+	}
 	/* Final, cumulative since start. */
 	collect(s->col, &cur);
+	if (timeline)
+		timeline_sample(timeline, &cur, clock_ns());
 	warn_lost(&cur);
 	report(&cur, ro, clock_secs() - start, true);
 	snapshot_free(&cur);
 	return output_failed(write_status(stdout)) ? 1 : 0;
 }
 
+/* What --timeline's page says was traced. */
+static void timeline_title(char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s", env.nr_ports ? (env.nr_ports > 1 ? "ports" : "port") : "every listener");
+
+	for (int i = 0; i < env.nr_ports && n < (int)len; i++)
+		n += snprintf(buf + n, len - n, "%s %u", i ? "," : "", env.ports[i]);
+	for (int i = 0; i < env.nr_pids && n < (int)len; i++)
+		n += snprintf(buf + n, len - n, "%s %u", i ? "," : ", threads of pid", env.pids[i]);
+}
+
+/* --trace: the printer, and the timeline when asked for (NULL without). */
+static int open_trace(struct session *s, struct trace_sinks *sinks, struct ring_buffer **rb)
+{
+	char title[128];
+
+	trace_add_sink(sinks, trace_print, &env.json);
+	if (env.timeline) {
+		timeline_title(title, sizeof(title));
+		timeline = timeline_new(title, &s->plan);
+		if (!timeline) {
+			fprintf(stderr, "acceptscope: out of memory\n");
+			return -1;
+		}
+		trace_add_sink(sinks, timeline_record, timeline);
+	}
+	if (!syn_traced(&s->plan))
+		fprintf(stderr, "acceptscope: --trace: no hook here sees SYN arrivals (tcp_conn_request: fentry or "
+				"kprobe backend)\n");
+	*rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_trace_event, sinks, NULL);
+	if (!*rb) {
+		fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
+		return -1;
+	}
+	trace_header(stdout, env.json);
+	return 0;
+}
+
+/* --timeline: the page, renamed into place; 0 or 1 after a line on stderr. */
+static int write_timeline(void)
+{
+	if (!timeline)
+		return 0;
+	timeline_write_html(timeline, timeline_file.f);
+	if (atomic_commit(&timeline_file)) {
+		fprintf(stderr, "acceptscope: cannot write %s: %s\n", env.timeline, strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "acceptscope: timeline written to %s\n", env.timeline);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = argp_doc };
+	static struct trace_sinks sinks;
 	struct session s = {};
 	struct ring_buffer *rb = NULL;
 	struct report_opts ro;
@@ -256,6 +354,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptscope: %s\n", why);
 		return 2;
 	}
+	/* Before anything is attached: a page that could not be written is refused now. */
+	if (env.timeline && (why = atomic_open(&timeline_file, env.timeline))) {
+		fprintf(stderr, "acceptscope: cannot write --timeline %s: %s\n", env.timeline, why);
+		return 2;
+	}
 	/* A closed stdout shows as EPIPE, handled where we write: never killed while attached. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, sig_handler);
@@ -264,16 +367,16 @@ int main(int argc, char **argv)
 		.pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports, .nr_ports = env.nr_ports,
 		.backend = env.backend, .trace = env.trace, .max_conns = env.max_conns,
 		.max_listeners = env.max_listeners, .plan_out = stderr });
-	if (err)
+	if (err) {
+		atomic_discard(&timeline_file);
 		return err;
-	if (env.trace) {
-		rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), handle_trace_event, &env.json, NULL);
-		if (!rb) {
-			fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
-			session_close(&s);
-			return 1;
-		}
-		trace_header(stdout, env.json);
+	}
+	if (env.trace && open_trace(&s, &sinks, &rb)) {
+		ring_buffer__free(rb);
+		session_close(&s);
+		atomic_discard(&timeline_file);
+		timeline_free(timeline);
+		return 1;
 	}
 	ro = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
 				   .nr_ports = env.nr_ports, .hist = env.hist,
@@ -281,5 +384,7 @@ int main(int argc, char **argv)
 	err = run(&s, rb, &ro);
 	ring_buffer__free(rb);
 	session_close(&s);
+	err = write_timeline() || err;
+	timeline_free(timeline);
 	return err;
 }
