@@ -51,22 +51,20 @@ static void widen(long long *lo, long long *hi, long long t)
 		*hi = t;
 }
 
-/* The times anything drawn stands for, padded by 1% (at least 1 ms in all). */
+/*
+ * The times of the records, padded by 1% (at least 1 ms in all).  Samples (empty accepts,
+ * depths) are drawn within it: a sample interval is coarser than the records, and would
+ * otherwise stretch the page past the run.  Without records, the samples' times.
+ */
 static void time_range(struct geom *g, const struct timeline *tl)
 {
 	long long lo = TL_NONE, hi = TL_NONE, span, pad;
 
 	for (int i = 0; i < tl->nr_marks; i++)
 		widen(&lo, &hi, tl->marks[i].t_ns);
-	for (int i = 0; i < tl->nr_spans; i++) {
+	for (int i = 0; i < tl->nr_spans && !tl->nr_marks; i++) {
 		widen(&lo, &hi, tl->spans[i].t0_ns);
 		widen(&lo, &hi, tl->spans[i].t1_ns);
-	}
-	for (int i = 0; i < tl->nr_lanes; i++) {
-		for (int j = 0; j < tl->lanes[i].depth.n; j++)
-			widen(&lo, &hi, tl->lanes[i].depth.p[j].t_ns);
-		for (int j = 0; j < tl->lanes[i].synq.n; j++)
-			widen(&lo, &hi, tl->lanes[i].synq.p[j].t_ns);
 	}
 	if (lo == TL_NONE)
 		lo = hi = g->origin;
@@ -221,12 +219,32 @@ static void conn_data(FILE *f, const struct geom *g, const char *name, long long
 		fprintf(f, " data-%s=\"%.9f\"", name, geom_secs(g, t));
 }
 
-/* One connection: its path from lane to lane, its marks, and what it was as hover text. */
-static void draw_conn(FILE *f, const struct timeline *tl, const struct geom *g, int i)
+/* One connection's path from lane to lane: under every mark (drawn first, for all connections). */
+static void draw_path(FILE *f, const struct timeline *tl, const struct geom *g, int i)
 {
 	const struct tl_conn *c = &tl->conns[i];
 	long long from = c->enqueue_ns;
 	int at = c->queue_lane;
+
+	fprintf(f, "<g class=\"path\" data-conn=\"%d\">", i + 1);
+	if (c->syn_ns != TL_NONE && at >= 0)
+		segment(f, g, "hs", c->syn_ns, at, from, at);
+	if (c->accept_ns != TL_NONE) {
+		if (from != TL_NONE && at >= 0)
+			segment(f, g, "wt", from, at, c->accept_ns, c->accept_lane);
+		from = c->accept_ns, at = c->accept_lane;
+	} else if (from != TL_NONE && at >= 0) {
+		segment(f, g, "wt open", from, at, g->t1, at);	/* still queued at the end */
+	}
+	if (c->read_ns != TL_NONE && from != TL_NONE && c->accept_ns != TL_NONE)
+		segment(f, g, "ho", from, at, c->read_ns, c->read_lane);
+	fputs("</g>\n", f);
+}
+
+/* One connection's marks, and what it was as their hover text. */
+static void draw_conn(FILE *f, const struct timeline *tl, const struct geom *g, int i)
+{
+	const struct tl_conn *c = &tl->conns[i];
 
 	fprintf(f, "<g class=\"conn\" id=\"conn-%d\" data-peer=\"%u\" data-listener=\"%llu\"", i + 1, c->peer_port,
 		(unsigned long long)c->listener);
@@ -242,17 +260,6 @@ static void draw_conn(FILE *f, const struct timeline *tl, const struct geom *g, 
 			(unsigned long long)c->bytes);
 	fputs(">", f);
 	conn_title(f, tl, g, i, c);
-	if (c->syn_ns != TL_NONE && at >= 0)
-		segment(f, g, "hs", c->syn_ns, at, from, at);
-	if (c->accept_ns != TL_NONE) {
-		if (from != TL_NONE && at >= 0)
-			segment(f, g, "wt", from, at, c->accept_ns, c->accept_lane);
-		from = c->accept_ns, at = c->accept_lane;
-	} else if (from != TL_NONE && at >= 0) {
-		segment(f, g, "wt open", from, at, g->t1, at);	/* still queued at the end */
-	}
-	if (c->read_ns != TL_NONE && from != TL_NONE && c->accept_ns != TL_NONE)
-		segment(f, g, "ho", from, at, c->read_ns, c->read_lane);
 	if (c->enqueue_ns != TL_NONE && c->queue_lane >= 0)
 		mark_open(f, g, TL_ENQUEUE, c->queue_lane, c->enqueue_ns), fputs("</line>", f);
 	if (c->accept_ns != TL_NONE)
@@ -334,20 +341,28 @@ static void draw_bins(FILE *f, const struct timeline *tl, const struct geom *g)
 
 /* ---- empty accepts, per sample interval ---- */
 
+static long long clamp_t(const struct geom *g, long long t)
+{
+	return t < g->t0 ? g->t0 : t > g->t1 ? g->t1 : t;
+}
+
+/* Each span within the plot's range (its hover text says the whole sample interval). */
 static void draw_spans(FILE *f, const struct timeline *tl, const struct geom *g)
 {
 	for (int i = 0; i < tl->nr_spans; i++) {
 		const struct tl_span *s = &tl->spans[i];
-		double x = geom_x(g, s->t0_ns), w = geom_x(g, s->t1_ns) - x;
+		long long a = clamp_t(g, s->t0_ns), b = clamp_t(g, s->t1_ns);
+		double x = geom_x(g, a), w = geom_x(g, b) - x;
 
 		fprintf(f, "<rect class=\"empty\" data-lane=\"%d\" data-n=\"%llu\" data-t=\"%.9f\" data-t2=\"%.9f\" "
 			   "x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\"><title>%llu empty accept%s (EAGAIN: the queue "
 			   "was empty) by ",
-			s->lane, (unsigned long long)s->n, geom_secs(g, s->t0_ns), geom_secs(g, s->t1_ns), x,
+			s->lane, (unsigned long long)s->n, geom_secs(g, a), geom_secs(g, b), x,
 			lane_centre(g, s->lane) - g->lane_h / 2 + 1, w < 2 ? 2 : w, g->lane_h / 8 < 3 ? 3 : g->lane_h / 8,
 			(unsigned long long)s->n, s->n == 1 ? "" : "s");
 		tl_lane_name(f, &tl->lanes[s->lane]);
-		fprintf(f, ", %.3f to %.3f s</title></rect>\n", geom_secs(g, s->t0_ns), geom_secs(g, s->t1_ns));
+		fprintf(f, " in the sample interval %.3f to %.3f s</title></rect>\n", geom_secs(g, s->t0_ns),
+			geom_secs(g, s->t1_ns));
 	}
 }
 
@@ -373,16 +388,17 @@ static int strip_points(const struct tl_series *s, const struct geom *g, struct 
 	qsort(p, s->n, sizeof(*p), cmp_points);
 	if (s->n <= 4 * TL_BINS)
 		return s->n;
-	for (int i = 0; i < s->n; i++) {
+	for (int i = 0, last = -1; i < s->n; i++) {
 		int b = bin_of(g, p[i].t_ns);
 
-		if (n && bin_of(g, p[n - 1].t_ns) == b) {
+		if (b == last) {
 			if (p[i].v > p[n - 1].v)
 				p[n - 1].v = p[i].v;
 		} else {
 			p[n] = p[i];
 			p[n].t_ns = g->t0 + (g->t1 - g->t0) * b / TL_BINS;
 			n++;
+			last = b;
 		}
 	}
 	return n;
@@ -582,14 +598,16 @@ void tl_svg(FILE *f, const struct timeline *tl, const struct geom *g)
 	strip_frame(f, tl, g, true);
 	draw_axis(f, g);
 	fputs("<g id=\"plot\" clip-path=\"url(#plot-clip)\">\n", f);
-	draw_spans(f, tl, g);
 	if (g->each) {
+		for (int i = 0; i < tl->nr_conns; i++)
+			draw_path(f, tl, g, i);
 		for (int i = 0; i < tl->nr_conns; i++)
 			draw_conn(f, tl, g, i);
 		draw_loose_marks(f, tl, g);
 	} else {
 		draw_bins(f, tl, g);
 	}
+	draw_spans(f, tl, g);	/* over the connections' lines, which cross a lane's top */
 	strip_lines(f, tl, g, false);
 	strip_lines(f, tl, g, true);
 	fputs("</g>\n", f);
