@@ -36,6 +36,7 @@ struct geom {
 /* The kinds of mark: CSS class, what it is (legend, hover text), colour. */
 struct tl_kind {
 	const char *cls, *what, *colour;
+	const char *many;	/* "accepts": a bin's count of them */
 	int half;		/* -1 upper half of the lane, 1 lower, 0 both */
 };
 extern const struct tl_kind tl_kinds[NR_TL_MARKS];

@@ -12,12 +12,12 @@
 #include "timeline_draw.h"
 
 const struct tl_kind tl_kinds[NR_TL_MARKS] = {
-	[TL_SYN] = { "syn", "SYN arrived", "#8250df", 1 },
-	[TL_ENQUEUE] = { "enq", "handshake done: queued", "#1a7f37", -1 },
-	[TL_DROP_SYN] = { "dsyn", "SYN dropped: accept queue full", "#cf222e", 0 },
-	[TL_DROP_HANDSHAKE] = { "dhs", "handshake dropped: accept queue full", "#cf222e", 0 },
-	[TL_ACCEPT] = { "acc", "accept()", "#0969da", -1 },
-	[TL_READ] = { "rd", "first read", "#e16f24", 1 },
+	[TL_SYN] = { "syn", "SYN arrived", "#8250df", "SYNs", 1 },
+	[TL_ENQUEUE] = { "enq", "handshake done: queued", "#1a7f37", "queued", -1 },
+	[TL_DROP_SYN] = { "dsyn", "SYN dropped: accept queue full", "#cf222e", "SYNs dropped", 0 },
+	[TL_DROP_HANDSHAKE] = { "dhs", "handshake dropped: accept queue full", "#cf222e", "handshakes dropped", 0 },
+	[TL_ACCEPT] = { "acc", "accept()", "#0969da", "accepts", -1 },
+	[TL_READ] = { "rd", "first read", "#e16f24", "first reads", 1 },
 };
 
 /* Colours of the listeners' depth lines, in queue-lane order. */
@@ -294,8 +294,7 @@ static int bin_of(const struct geom *g, long long t)
 	return b < 0 ? 0 : b >= TL_BINS ? TL_BINS - 1 : (int)b;
 }
 
-static void bin_rect(FILE *f, const struct timeline *tl, const struct geom *g, int lane, enum tl_mark_kind kind,
-		     int b, __u32 n, __u32 most)
+static void bin_rect(FILE *f, const struct geom *g, int lane, enum tl_mark_kind kind, int b, __u32 n, __u32 most)
 {
 	double reach = g->lane_h * 0.36 - 1, h = reach * n / most, y;
 	long long ta = g->t0 + (g->t1 - g->t0) * b / TL_BINS, tb = g->t0 + (g->t1 - g->t0) * (b + 1) / TL_BINS;
@@ -305,11 +304,9 @@ static void bin_rect(FILE *f, const struct timeline *tl, const struct geom *g, i
 		h = 3;
 	y = tl_kinds[kind].half < 0 ? yc - 1 - h : tl_kinds[kind].half > 0 ? yc + 1 : yc - h;
 	fprintf(f, "<rect class=\"b %s\" data-lane=\"%d\" data-bin=\"%d\" data-n=\"%u\" data-t=\"%.9f\" data-t2=\"%.9f\" "
-		   "x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"><title>%u × %s, ",
+		   "x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"><title>%u %s, %.6f to %.6f s</title></rect>\n",
 		tl_kinds[kind].cls, lane, b, n, geom_secs(g, ta), geom_secs(g, tb), g->x0 + b * px, y, px,
-		tl_kinds[kind].half ? h : 2 * h, n, tl_kinds[kind].what);
-	tl_lane_name(f, &tl->lanes[lane]);
-	fprintf(f, ", %.6f to %.6f s</title></rect>\n", geom_secs(g, ta), geom_secs(g, tb));
+		tl_kinds[kind].half ? h : 2 * h, n, tl_kinds[kind].many, geom_secs(g, ta), geom_secs(g, tb));
 }
 
 static void draw_bins(FILE *f, const struct timeline *tl, const struct geom *g)
@@ -334,7 +331,7 @@ static void draw_bins(FILE *f, const struct timeline *tl, const struct geom *g)
 				__u32 n = count[lane * per_lane + order[k] * TL_BINS + b];
 
 				if (n)
-					bin_rect(f, tl, g, lane, order[k], b, n, most[order[k]]);
+					bin_rect(f, g, lane, order[k], b, n, most[order[k]]);
 			}
 	free(count);
 }

@@ -194,6 +194,7 @@ def main():
     ap.add_argument('--load')
     ap.add_argument('--mode', choices=('each', 'aggregated'), required=True)
     ap.add_argument('--max-bytes', type=int, default=0)
+    ap.add_argument('--zoomed', help='the DOM after a drag from x0+100 to x0+300 (see test_timeline.sh)')
     ap.add_argument('--require', default='acc,rd',
                     help='kinds of pixel check that must have been made at least once (enq, acc, rd, empty, blank)')
     args = ap.parse_args()
@@ -359,6 +360,25 @@ def main():
     check(all(checked[k] for k in args.require.split(',')), f'too few marks checked: {dict(checked)}, '
                                                             f'need {args.require}')
     print(f'# pixels: {dict(checked)} checked in the screenshot')
+    if args.zoomed:
+        check_zoom(plot, args.zoomed)
+
+
+def check_zoom(plot, path):
+    """After the drag, the plot shows that time range: every mark at its x in it, a new axis."""
+    z = Dom()
+    z.feed(open(path, encoding='utf-8').read())
+    a = plot.t0 + 100 / plot.w * (plot.t1 - plot.t0)
+    b = plot.t0 + 300 / plot.w * (plot.t1 - plot.t0)
+    shown = re.fullmatch(r'(\S+) s to (\S+) s', z.svg.get('data-zoomed', ''))
+    check(shown and abs(float(shown[1]) - a) < 2e-6 and abs(float(shown[2]) - b) < 2e-6,
+          f'zoomed to {z.svg.get("data-zoomed")!r}, expected {a:.6f} s to {b:.6f} s')
+    for m in z.marks:
+        x = plot.x0 + (float(m['data-t']) - a) / (b - a) * plot.w
+        check(abs(float(m['x1']) - x) < 0.02 and m['x1'] == m['x2'], f'after zooming, a mark at x {m["x1"]}, expected {x:.2f}')
+    inside = [m for m in z.marks if plot.x0 <= float(m['x1']) <= plot.x0 + plot.w]
+    check(inside, 'nothing left in the zoomed range')
+    print(f'# zoom: dragged to {a:.6f}-{b:.6f} s, {len(z.marks)} marks moved, {len(inside)} in view')
 
 
 if __name__ == '__main__':

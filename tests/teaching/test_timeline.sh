@@ -45,6 +45,22 @@ traced() {
 	assert_eq "$name: temporary files left" "" "$(find "$TMP" -maxdepth 1 -name ".$name.html.*")"
 }
 
+# The page's script: a drag across the plot from x0+100 to x0+300, then the range it shows
+# (as the page says it) in the svg's data-zoomed; the DOM after it in NAME.zoomed.html.dom.
+zoomed() {
+	sed 's|</body>|<script>\
+(function () {\
+  var svg = document.getElementById("timeline"), r = svg.getBoundingClientRect(), x0 = +svg.dataset.x0;\
+  function ev(type, x, at) {\
+    at.dispatchEvent(new MouseEvent(type, { clientX: r.left + x, clientY: r.top + 20, bubbles: true }));\
+  }\
+  ev("mousedown", x0 + 100, svg); ev("mousemove", x0 + 300, window); ev("mouseup", x0 + 300, window);\
+  svg.setAttribute("data-zoomed", document.getElementById("range").textContent);\
+})();\
+</script></body>|' "$TMP/$1.html" >"$TMP/$1.zoomed.html"
+	render "$TMP/$1.zoomed.html"
+}
+
 check_page() { # NAME MODE [ARGS...]
 	local name=$1 mode=$2; shift 2
 	render "$TMP/$name.html"
@@ -89,7 +105,8 @@ assert_eq "while tracing, the older page" "an older page" "$(cat "$TMP/each.html
 assert_eq "while tracing, its temporary file" 1 "$(find "$TMP" -maxdepth 1 -name '.each.html.*' | wc -l)"
 stop_tracer "$TMP/pre.json" "$TMP/pre.err"
 traced each dispatch --rate 30 --duration 4
-check_page each each --require enq,acc,rd,blank
+zoomed each
+check_page each each --require enq,acc,rd,blank --zoomed "$TMP/each.zoomed.html.dom"
 assert_eq "each: hand-off rows (the acceptor to each worker)" 4 "$(grep -c '<tr data-acc-tid=' "$TMP/each.html")"
 
 # --- empty accepts: shared-epoll at light load (every thread woken for each connection) ---
@@ -99,7 +116,7 @@ check_page herd each --require acc,rd,empty
 
 # --- 10,000 connections: counts per bin, a bounded page ---
 traced dense dispatch --requests 10000 --connections 16
-check_page dense aggregated --max-bytes 1500000 --require enq,acc,rd
+check_page dense aggregated --max-bytes 1000000 --require enq,acc,rd
 log "dense: $(wc -c <"$TMP/dense.html") bytes for 10000 connections"
 
 # --- a hostile thread name: escaped in the page ---
