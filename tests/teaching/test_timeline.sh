@@ -151,3 +151,56 @@ assert want in lanes.comms, f'page lanes {lanes.comms}, expected {want!r}'
 print(f'# hostile name shown as {want!r}, HTML-escaped in the page')
 PY
 log "timeline pages equal their runs"
+
+# --- compare --timeline DIR: a page per model and level, each equal to the run's figures ---
+echo "not a directory" >"$TMP/afile"
+rc=0
+timeout -s KILL 20 "$AS" compare --models dispatch --duration 10 --timeline "$TMP/afile" >"$TMP/cref.out" 2>"$TMP/cref.err" || rc=$?
+assert_eq "compare --timeline FILE: exit status" 2 "$rc"
+assert_eq "compare --timeline FILE: stderr" "acceptscope compare: cannot write --timeline $TMP/afile: Not a directory" \
+	"$(cat "$TMP/cref.err")"
+rc=0
+timeout -s KILL 120 "$AS" compare --models dispatch,shared-epoll --levels light --threads 3 --duration 1 --json \
+	--timeline "$TMP/pages" >"$TMP/cmp.json" 2>"$TMP/cmp.err" || rc=$?
+cat "$TMP/cmp.err"
+assert_eq "compare --timeline: exit status" 0 "$rc"
+assert_eq "compare --timeline: files" "dispatch-light.html index.html shared-epoll-light.html" \
+	"$(cd "$TMP/pages" && ls -A | tr '\n' ' ' | sed 's/ $//')"
+render "$TMP/pages/shared-epoll-light.html"
+"$PYTHON" - "$TMP/cmp.json" "$TMP/pages" <<'PY' || fail "compare --timeline pages differ from the runs"
+import json, os, sys
+from html.parser import HTMLParser
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.summary, self.lanes, self.links = None, {}, []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get('id') == 'summary':
+            self.summary = a
+        elif a.get('data-kind') == 'thread':
+            self.lanes[int(a['data-tid'])] = a
+        elif tag == 'a':
+            self.links.append(a['href'])
+
+doc = json.load(open(sys.argv[1]))
+index = Page()
+index.feed(open(os.path.join(sys.argv[2], 'index.html')).read())
+assert index.links == [f'{r["model"]}-{r["level"]}.html' for r in doc['runs']], index.links
+for run in doc['runs']:
+    name = f'{run["model"]}-{run["level"]}.html'
+    p = Page()
+    p.feed(open(os.path.join(sys.argv[2], name)).read())
+    assert int(p.summary['data-accepted']) == run['tracer']['accepted'] == run['client']['connections'], name
+    assert int(p.summary['data-queued']) == run['tracer']['queued'], name
+    for t in run['threads']:
+        lane = p.lanes.get(t['tid'])
+        if not (t['accepts'] or t['empty_accepts'] or t['reads']):
+            continue
+        assert lane, f'{name}: no lane for tid {t["tid"]}'
+        assert int(lane['data-accepts']) == t['accepts'], f'{name}: tid {t["tid"]} accepts'
+        assert int(lane['data-empty']) == t['empty_accepts'], f'{name}: tid {t["tid"]} empty accepts'
+    print(f'# {name}: {p.summary["data-accepted"]} connections, {len(p.lanes)} thread lanes = the run\'s')
+PY
+log "compare --timeline pages equal their runs"
