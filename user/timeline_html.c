@@ -217,7 +217,8 @@ static void notes(FILE *f, const struct timeline *tl, const struct geom *g)
 			tl->nr_conns, TL_EACH_MAX, TL_BINS);
 	if (tl->syn_seen)
 		fputs("<li id=\"syn-note\">SYN arrivals come from <code>tcp_conn_request</code>, before its queue-full "
-		      "test; a connection's SYN is the last one from its peer port before its enqueue.</li>\n", f);
+		      "test; a connection's handshake starts at the first SYN from its peer port (a retransmitted SYN is "
+		      "marked too).</li>\n", f);
 	else
 		fputs("<li id=\"syn-note\">SYN arrivals are not shown: no hook on this kernel sees "
 		      "<code>tcp_conn_request</code> (the tracepoint backend has none; stock kernels, with the fentry or "
