@@ -194,7 +194,7 @@ def main():
     ap.add_argument('--load')
     ap.add_argument('--mode', choices=('each', 'aggregated'), required=True)
     ap.add_argument('--max-bytes', type=int, default=0)
-    ap.add_argument('--zoomed', help='the DOM after a drag from x0+100 to x0+300 (see test_timeline.sh)')
+    ap.add_argument('--zoomed', help='the DOM after a drag from x0+100 to x0+300 (see test_teaching_timeline.sh)')
     ap.add_argument('--require', default='acc,rd',
                     help='kinds of pixel check that must have been made at least once (enq, acc, rd, empty, blank)')
     args = ap.parse_args()
