@@ -31,6 +31,15 @@ LIBBPF_LIBS := -l:libbpf.a -lelf -lz
 else
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 endif
+# The /metrics server (user/prom_http.c).  Debian ships no static libmicrohttpd: STATIC=1 builds
+# leave it out and --prometheus says so.
+ifeq ($(STATIC),1)
+MHD_CFLAGS :=
+MHD_LIBS :=
+else
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -DHAVE_LIBMICROHTTPD
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+endif
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I. -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -107,10 +116,10 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # Quoted includes find the including file's own folder first, then these.
 $(BUILD)/obj/%.o: %.c $(HEADERS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Icommon -Ibpf -Iuser -c $< -o $@
+	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) $(MHD_CFLAGS) -I$(BUILD) -Icommon -Ibpf -Iuser -c $< -o $@
 
 $(BUILD)/acceptscope: $(USER_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) -ljson-c -lm -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBBPF_LIBS) $(MHD_LIBS) -ljson-c -lm -o $@
 
 $(BUILD)/acceptscope-demo: $(DEMO_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -ljson-c -lpthread -lm -o $@
@@ -119,7 +128,7 @@ $(BUILD)/acceptscope-load: $(LOAD_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -ljson-c -lm -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(USER_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Icommon -Ibpf -Iuser $< $(USER_LIB_OBJS) $(LIBBPF_LIBS) -ljson-c -lcmocka -lm -o $@
+	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -I$(BUILD) -Icommon -Ibpf -Iuser $< $(USER_LIB_OBJS) $(LIBBPF_LIBS) $(MHD_LIBS) -ljson-c -lcmocka -lm -o $@
 
 clean:
 	rm -rf build

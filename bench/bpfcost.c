@@ -6,7 +6,8 @@
  *   bpfcost attach OBJ [PROG...]   load OBJ's programs named PROG (all if none),
  *                                  attach them, print "attached N", wait for
  *                                  SIGINT/SIGTERM, detach
- *   bpfcost stats                  one line per loaded program that has run:
+ *   bpfcost list OBJ               the names of OBJ's programs, one a line
+ *   bpfcost stats                  one line per loaded program:
  *                                  "ID NAME RUN_CNT RUN_TIME_NS"
  *                                  (with kernel.bpf_stats_enabled=1)
  */
@@ -103,6 +104,21 @@ cleanup:
 	return err ? 1 : 0;
 }
 
+static int list(const char *path)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *prog;
+
+	if (!obj) {
+		fprintf(stderr, "bpfcost: cannot open %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	bpf_object__for_each_program(prog, obj)
+		printf("%s\n", bpf_program__name(prog));
+	bpf_object__close(obj);
+	return 0;
+}
+
 /* The program's full name from its BTF (the kernel keeps 15 characters of it). */
 static void full_name(const struct bpf_prog_info *info, __u32 fd, char *buf, size_t len)
 {
@@ -138,7 +154,7 @@ static int stats(void)
 
 		if (fd < 0)
 			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &size) && info.run_cnt) {
+		if (!bpf_obj_get_info_by_fd(fd, &info, &size)) {
 			full_name(&info, fd, name, sizeof(name));
 			printf("%u %s %llu %llu\n", id, name, (unsigned long long)info.run_cnt,
 			       (unsigned long long)info.run_time_ns);
@@ -155,8 +171,10 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (argc >= 3 && !strcmp(argv[1], "attach"))
 		return attach(argv[2], argv + 3, argc - 3);
+	if (argc == 3 && !strcmp(argv[1], "list"))
+		return list(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "stats"))
 		return stats();
-	fprintf(stderr, "bpfcost: usage: bpfcost attach OBJ [PROG...] | bpfcost stats\n");
+	fprintf(stderr, "bpfcost: usage: bpfcost attach OBJ [PROG...] | list OBJ | stats\n");
 	return 2;
 }

@@ -59,21 +59,29 @@ const volatile bool pair_established = false;
 
 volatile bool catchup_active = false;
 
+/*
+ * A listener closed with children in its accept queue: with net.ipv4.tcp_migrate_req
+ * a reuseport sibling may take them over (inet_csk_listen_stop() ->
+ * inet_csk_reqsk_queue_add() on the sibling, no wake-up there), so from then on the
+ * accept hook reads the listener from the fd instead of trusting the child's record.
+ */
+bool children_may_migrate = false;
+
 /* [start, end) of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms (see on_kfree_skb). */
 const volatile __u64 rcv_text[2][2] = {};
 
-/* -P: reads the listener's port only when there is a filter. */
-static __always_inline bool listener_wanted(const struct sock *listener)
+static __always_inline bool port_wanted(__u32 port)
 {
-	__u32 port;
-
-	if (!nr_filter_ports)
-		return true;
-	port = sk_port(listener);
 	for (int i = 0; i < MAX_FILTERS; i++)
 		if (i < nr_filter_ports && filter_ports[i] == port)
 			return true;
 	return false;
+}
+
+/* -P: reads the listener's port only when there is a filter. */
+static __always_inline bool listener_wanted(const struct sock *listener)
+{
+	return !nr_filter_ports || port_wanted(sk_port(listener));
 }
 
 static __always_inline bool pid_wanted(__u32 pid)
@@ -122,17 +130,13 @@ static __always_inline void emit(__u32 type, const struct sock *listener, listen
  * With @once, a child already recorded for this listener is not counted again:
  * IPv4-mapped connections pass through tcp_v6_syn_recv_sock and tcp_v4_syn_recv_sock.
  */
-static __always_inline void on_enqueue(const struct sock *listener, const struct sock *child,
-				       __u32 depth, __u32 syn_queue, bool once)
+static __always_inline void on_enqueue(const struct sock *listener, listener_id_t id,
+				       const struct sock *child, __u32 depth, __u32 syn_queue, bool once)
 {
-	__u64 key = (__u64)child, now = bpf_ktime_get_ns();
-	listener_id_t id;
+	__u64 key = (__u64)child;
 	struct listener_stats *ls;
-	struct conn *c, fresh = { .listener = (__u64)listener, .enqueue_ns = now };
+	struct conn *c, fresh = { .listener = (__u64)listener, .listener_id = id };
 
-	if (!listener_wanted(listener))
-		return;
-	id = fresh.listener_id = listener_id(listener);
 	if (child) {
 		c = bpf_map_lookup_elem(&conns, &key);
 		if (c && c->listener_id == id) {
@@ -142,10 +146,12 @@ static __always_inline void on_enqueue(const struct sock *listener, const struct
 			/* Recorded when it became established, a moment ago (note_established): keep that time. */
 			c->listener = fresh.listener;
 			c->listener_id = id;
-		} else if (c) {
-			*c = fresh;	/* a record left by an earlier socket at this address */
-		} else if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST)) {
-			count_lost(LOST_WAITS_UNSEEN);
+		} else {
+			fresh.enqueue_ns = bpf_ktime_get_ns();
+			if (c)
+				*c = fresh;	/* a record left by an earlier socket at this address */
+			else if (insert_conn(child, sk_port(listener), &fresh))
+				count_lost(LOST_WAITS_UNSEEN);
 		}
 	}
 	ls = get_listener_stats(listener, id);
@@ -194,9 +200,16 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 
 	if (!child && err != -EAGAIN)
 		return;
-	if (!pid_wanted(pid_tgid >> 32) || !listener_wanted(listener))
+	if (!pid_wanted(pid_tgid >> 32))
 		return;
-	id = fresh.listener_id = listener_id(listener);
+	if (c && c->listener_id && c->listener == (__u64)listener) {
+		/* Its enqueue recorded the listener's identity: no need to read it again. */
+		id = fresh.listener_id = c->listener_id;
+	} else {
+		if (!listener_wanted(listener))
+			return;
+		id = fresh.listener_id = listener_id(listener);
+	}
 	ls = get_listener_stats(listener, id);
 	ts = get_thread_stats(id, pid_tgid);
 	if (!ls || !ts)
@@ -213,8 +226,7 @@ static __always_inline void on_accept(const struct sock *listener, const struct 
 	if (!c) {
 		/* Queued before we attached, or its enqueue went unseen: tracked from here. */
 		ls->unrecorded_accepts++;
-		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST) ||
-		    !(c = bpf_map_lookup_elem(&conns, &key))) {
+		if (insert_conn(child, sk_port(listener), &fresh) || !(c = bpf_map_lookup_elem(&conns, &key))) {
 			count_lost(LOST_CONNS_UNTRACKED);
 			emit(EV_ACCEPTED, listener, id, child, 0, 0);
 			return;
@@ -333,19 +345,32 @@ static __always_inline int accept_exit(long ret)
 	__u32 tid = (__u32)pid_tgid;
 	struct pt_regs *regs;
 	const struct sock *listener, *child = NULL;
+	struct conn *c = NULL;
+	__u64 key;
 
 	/* Catch-up: count only the calls the function hook did not see. */
 	if (accept_catchup && (!catchup_active || bpf_map_delete_elem(&accept_seen, &tid) == 0))
 		return 0;
 	if ((ret < 0 && ret != -EAGAIN) || !pid_wanted(pid_tgid >> 32))
 		return 0;
+	if (ret >= 0) {
+		/* The returned fd is the socket accept() just installed: its record names the listener. */
+		child = sock_of_fd(ret);
+		key = (__u64)child;
+		c = child ? bpf_map_lookup_elem(&conns, &key) : NULL;
+		if (c && c->listener_id && !children_may_migrate) {
+			on_accept((const struct sock *)c->listener, child, 0, c);
+			return 0;
+		}
+	}
+	/* An empty accept, or a child no enqueue recorded: the listener from the listening fd. */
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	listener = listener_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs));
 	if (!listener)
 		return 0;
-	if (ret >= 0 && !(child = tcp_sock_of_fd(ret)))
+	if (ret >= 0 && !c && !(child = tcp_sock_of_fd(ret)))
 		return 0;
-	on_accept(listener, child, ret >= 0 ? 0 : ret, NULL);
+	on_accept(listener, child, ret >= 0 ? 0 : ret, c);
 	return 0;
 }
 
@@ -375,9 +400,11 @@ static __always_inline void syn_recv_done(const struct sock *listener, const str
 
 	if (!child || !is_tcp_listener(listener))
 		return;
+	if (!listener_wanted(listener))
+		return;
 	depth = BPF_CORE_READ(listener, sk_ack_backlog);
 	synq = syn_queue_len(listener);
-	on_enqueue(listener, child, depth + 1, synq ? synq - 1 : 0, true);
+	on_enqueue(listener, listener_id(listener), child, depth + 1, synq ? synq - 1 : 0, true);
 }
 
 static __always_inline int fexit_syn_recv(__u64 *ctx)
@@ -471,22 +498,20 @@ int kretprobe_tcp_v6_syn_recv_sock(struct pt_regs *ctx)
 
 /*
  * The child tcp_child_process() just established on this CPU, if it belongs to
- * @listener (same local port and namespace), taken from the slot; else NULL.
+ * the listener on @port in @net (see tp_inet_sock_set_state), taken from the slot;
+ * else NULL.
  */
-static __always_inline const struct sock *take_established_child(const struct sock *listener)
+static __always_inline const struct sock *take_established_child(__u32 port, const struct net *net)
 {
 	__u32 zero = 0;
-	__u64 *slot = bpf_map_lookup_elem(&established_child, &zero);
+	struct established *e = bpf_map_lookup_elem(&established_child, &zero);
 	const struct sock *child;
 
-	if (!slot || !*slot)
+	if (!e || !e->child)
 		return NULL;
-	child = (const struct sock *)*slot;
-	*slot = 0;
-	if (BPF_CORE_READ(child, __sk_common.skc_num) != sk_port(listener) ||
-	    BPF_CORE_READ(child, __sk_common.skc_net.net) != BPF_CORE_READ(listener, __sk_common.skc_net.net))
-		return NULL;
-	return child;
+	child = (const struct sock *)e->child;
+	e->child = 0;
+	return e->port == port && e->net == (__u64)net ? child : NULL;
 }
 
 /*
@@ -501,17 +526,21 @@ int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
 {
 	const struct inet_connection_sock *icsk = (const void *)sk;
 	const struct request_sock *tail;
-	const struct sock *child = NULL;
+	const struct sock *child;
+	__u32 port;
 
-	/* Every TCP data arrival passes here: a plain BTF load to leave early. */
-	if (sk->__sk_common.skc_state != TCP_LISTEN || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/* Every TCP data arrival passes here: plain BTF loads to leave early. */
+	if (sk->__sk_common.skc_state != TCP_LISTEN || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	child = take_established_child(sk);
+	port = sk->__sk_common.skc_num;
+	if (nr_filter_ports && !port_wanted(port))
+		return 0;
+	child = take_established_child(port, sk->__sk_common.skc_net.net);
 	if (!child && BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head)) {
 		tail = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_tail);
 		child = BPF_CORE_READ(tail, sk);
 	}
-	on_enqueue(sk, child, BPF_CORE_READ(sk, sk_ack_backlog), syn_queue_len(sk), false);
+	on_enqueue(sk, listener_id_btf(sk), child, sk->sk_ack_backlog, syn_queue_len(sk), false);
 	return 0;
 }
 
@@ -555,7 +584,8 @@ int kretprobe_tcp_recvmsg(struct pt_regs *ctx)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tp_sock_recv_length, struct sock *sk, int ret, int flags)
 {
-	if (!(flags & MSG_PEEK))
+	/* Every socket read of the host passes here: a plain load and an array index to leave. */
+	if (!(flags & MSG_PEEK) && ret > 0 && is_server_port(sk->__sk_common.skc_num))
 		on_read(sk, ret);
 	return 0;
 }
@@ -683,6 +713,8 @@ static __always_inline void forget_listener(const struct sock *sk)
 
 	if (info)
 		info->closed = 1;
+	if (sk->sk_ack_backlog)
+		children_may_migrate = true;
 	bpf_map_delete_elem(&watched, &key);
 	bpf_map_delete_elem(&samples, &key);
 }
@@ -695,37 +727,48 @@ static __always_inline void forget_listener(const struct sock *sk)
  * (listener_id 0), so that an accept of a child whose wake-up never came still
  * counts its enqueue (on_accept) and its wait.
  */
-static __always_inline void note_established(const struct sock *child)
+static __always_inline void note_established(const struct sock *child, __u32 port)
 {
 	struct conn pending = { .enqueue_ns = bpf_ktime_get_ns() };
-	__u64 key = (__u64)child;
 
-	if (!listener_wanted(child))	/* a child has its listener's local port */
-		return;
 	/* No room: not counted here; the enqueue or the accept that follows counts it. */
-	bpf_map_update_elem(&conns, &key, &pending, BPF_NOEXIST);
+	insert_conn(child, port, &pending);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	__u64 key = (__u64)sk;
-	__u32 zero = 0;
-	__u64 *slot;
+	__u32 zero = 0, port;
+	struct established *e;
 
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && pair_established) {
 		/* A passive child's handshake done (tcp_rcv_state_process): for tp_sk_data_ready. */
-		slot = bpf_map_lookup_elem(&established_child, &zero);
-		if (slot)
-			*slot = key;
-		note_established(sk);
+		port = sk->__sk_common.skc_num;	/* a child has its listener's local port */
+		if (nr_filter_ports && !port_wanted(port))
+			return 0;
+		e = bpf_map_lookup_elem(&established_child, &zero);
+		if (e) {
+			e->child = key;
+			e->port = port;
+			e->net = (__u64)sk->__sk_common.skc_net.net;
+		}
+		note_established(sk, port);
 		return 0;
 	}
 	if (newstate != TCP_CLOSE)
 		return 0;
-	bpf_map_delete_elem(&conns, &key);
-	if (oldstate == TCP_LISTEN)
+	if (oldstate == TCP_LISTEN) {
 		forget_listener(sk);
+		return 0;
+	}
+	/*
+	 * Every TCP socket of the host closes through here: only a server port's can be
+	 * in conns.  Not skc_num: tcp_set_state() unhashes first, and inet_put_port()
+	 * zeroes it; inet_sport, a child's copy of its listener's port, stays.
+	 */
+	if (is_server_port(bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport))))
+		bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
 

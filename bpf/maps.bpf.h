@@ -111,13 +111,21 @@ struct {
 
 /*
  * sk_data_ready enqueue hook: the child whose handshake just completed on this CPU
- * (see tp_inet_sock_set_state), so the wake-up names its own child, not the queue tail.
+ * (see tp_inet_sock_set_state), so the wake-up names its own child, not the queue tail;
+ * with the child's port and namespace, which the wake-up compares with its listener's.
  */
+struct established {
+	__u64 child;
+	__u64 net;
+	__u32 port;
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct established);
 } established_child SEC(".maps");
 
 /* kprobe on syn_recv_sock: the listener, per CPU (softirq does not migrate). */
@@ -151,6 +159,38 @@ struct {
 } lost SEC(".maps");
 
 static struct listener_stats zero_listener_stats;
+
+/*
+ * Local ports that have had a connection in conns.  The state and read hooks fire
+ * for every TCP socket of the host, client sides included: an index here, on the
+ * socket's port, lets them leave before the conns hash.  Set at every insert into
+ * conns (insert_conn) and never cleared, so no conns entry is ever passed over.
+ */
+__u8 server_ports[65536];
+
+/*
+ * The index masked where the verifier sees it: clang drops "& 0xffff" on a value it
+ * knows is 16 bits (a byte swap's result), which 6.1's verifier cannot bound.
+ */
+static __always_inline __u32 port_index(__u32 port)
+{
+	asm volatile("%0 &= 0xffff" : "+r"(port));
+	return port;
+}
+
+static __always_inline bool is_server_port(__u32 port)
+{
+	return server_ports[port_index(port)];
+}
+
+/* A new record for @child, whose local port is @port (its listener's); 0 or the error. */
+static __always_inline long insert_conn(const struct sock *child, __u32 port, struct conn *c)
+{
+	__u64 key = (__u64)child;
+
+	server_ports[port_index(port)] = 1;
+	return bpf_map_update_elem(&conns, &key, c, BPF_NOEXIST);
+}
 
 static __always_inline void count_lost(enum lost_kind which)
 {

@@ -45,6 +45,22 @@ static __always_inline __u64 sk_inode(const struct sock *sk)
 	return BPF_CORE_READ(sa, vfs_inode.i_ino);
 }
 
+/*
+ * listener_id() through plain BTF loads, for programs handed a trusted socket
+ * (tp_btf): the inode of the socket's file is SOCK_INODE(sock) (sock_alloc_file()).
+ * A socket without a file (a kernel socket) takes the probe-read path.
+ */
+static __always_inline __u64 listener_id_btf(const struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+	struct file *file;
+
+	if (!sock)
+		return 0;
+	file = sock->file;
+	return file ? file->f_inode->i_ino : sk_inode(sk);
+}
+
 static __always_inline void fill_identity(const struct sock *sk, __u64 *netns, __u64 *inode,
 					  __u32 *family, __u32 *port, __u8 addr[16])
 {
@@ -91,6 +107,26 @@ static __always_inline struct sock *tcp_sock_of_fd(long fd)
 	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
 		return NULL;
 	return sk;
+}
+
+/*
+ * The socket behind @fd, an fd that accept() just returned (no type checks: its
+ * record in conns, looked up with it, is the check).
+ */
+static __always_inline struct sock *sock_of_fd(long fd)
+{
+	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	fds = fdt->fd;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return BPF_CORE_READ(sock, sk);
 }
 
 static __always_inline const struct sock *listener_of_fd(long fd)

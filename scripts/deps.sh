@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	libcmocka-dev libjson-c-dev jq wrk curl python3 iproute2 procps util-linux
+	libmicrohttpd-dev prometheus   # the /metrics exporter and its tests (promtool)
+	nginx-light	# tests/diagnose: a real server's accept mutex
 )
 # Extra groups, asked for by name: `deps.sh vm`, `deps.sh bench`, `deps.sh browser`.
 for group in "$@"; do

@@ -23,7 +23,8 @@ static const char doc[] =
 "Every response names the thread that sent it in an X-Worker header.\n"
 "\n"
 "USAGE: " DEMO_PROG " --model MODEL [--threads N] [--processes] [--port P]\n"
-"         [--addr A] [--backlog B] [--work-us U] [--accept-delay-us D]\n"
+"         [--addr A] [--backlog B] [--work-us U] [--accept-work-us U]\n"
+"         [--accept-delay-us D]\n"
 "         [--duration S] [--idle-timeout S] [--request-timeout S]\n"
 "         [--stats FILE] [--ready-fd FD] [--quiet]\n"
 "       " DEMO_PROG " --list-models\n"
@@ -58,6 +59,7 @@ static const char post_doc[] =
 enum {
 	OPT_PROCESSES = 256,
 	OPT_WORK_US,
+	OPT_ACCEPT_WORK_US,
 	OPT_ACCEPT_DELAY_US,
 	OPT_IDLE_TIMEOUT,
 	OPT_REQUEST_TIMEOUT,
@@ -76,6 +78,9 @@ static const struct argp_option options[] = {
 	{"backlog", 'b', "B", 0, "listen() backlog (default 511; the kernel caps it at net.core.somaxconn)", 2},
 	{NULL, 0, NULL, 0, "Load shaping:", 3},
 	{"work-us", OPT_WORK_US, "U", 0, "CPU microseconds to burn per request (default 0)", 3},
+	{"accept-work-us", OPT_ACCEPT_WORK_US, "U", 0,
+	 "CPU microseconds the accepting thread burns after each accept, as a TLS handshake or "
+	 "routing would (default 0)", 3},
 	{"accept-delay-us", OPT_ACCEPT_DELAY_US, "D", 0,
 	 "Sleep D microseconds before every accept() call, to build an accept queue (default 0)", 3},
 	{NULL, 0, NULL, 0, "Time limits:", 4},
@@ -213,6 +218,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'a': a->addr = arg; break;
 	case 'b': cfg->backlog = (int)cli_long(state, arg, 0, 1 << 30, "--backlog"); break;
 	case OPT_WORK_US: cfg->work_us = (unsigned)cli_long(state, arg, 0, 10000000, "--work-us"); break;
+	case OPT_ACCEPT_WORK_US:
+		cfg->accept_work_us = (unsigned)cli_long(state, arg, 0, 10000000, "--accept-work-us");
+		break;
 	case OPT_ACCEPT_DELAY_US:
 		cfg->accept_delay_us = (unsigned)cli_long(state, arg, 0, 10000000, "--accept-delay-us");
 		break;

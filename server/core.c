@@ -69,7 +69,8 @@ static void shed_one_connection(struct worker_ctx *ctx, int listen_fd)
 /* Counting rule: every accept4() call that returns an fd is one "accepts",
  * every call that fails with EAGAIN/EWOULDBLOCK one "empty_accepts", on the
  * calling unit.  Other failures (EINVAL after shutdown, EMFILE, ECONNABORTED,
- * EINTR) count as neither.  --accept-delay-us sleeps before every call.
+ * EINTR) count as neither.  --accept-delay-us sleeps before every call,
+ * --accept-work-us burns the CPU after each accept.
  * Returns the new fd (non-blocking), or -1 with errno set. */
 int accept_counted(struct worker_ctx *ctx, int listen_fd)
 {
@@ -80,6 +81,7 @@ int accept_counted(struct worker_ctx *ctx, int listen_fd)
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
 		counter_add(&ctx->counters->accepts, 1);
+		work_burn(ctx->srv->cfg.accept_work_us);
 		return fd;
 	}
 	int err = errno;
@@ -248,6 +250,9 @@ void worker_failed(struct worker_ctx *ctx)
 
 static void unit_begin(struct worker_ctx *ctx)
 {
+	/* The calling thread's comm (the process's, for a --processes worker): what ps, top and
+	 * acceptscope show for it. */
+	pthread_setname_np(pthread_self(), ctx->counters->name);
 	__atomic_store_n(&ctx->counters->tid, (int32_t)gettid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&ctx->counters->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	ctx->reserve_fd = reopen_reserve();
@@ -307,9 +312,30 @@ static int wait_ready(struct server *srv)
 	return c == 'R' ? 0 : -1;
 }
 
+static const char *const role_thread_names[] = {
+	[ROLE_ACCEPTOR] = "acceptor",
+	[ROLE_DISPATCHER] = "dispatcher",
+};
+
+/* "acceptor", "dispatcher", or for the i-th worker "worker-i" ("shard-i" in reuseport). */
+static void unit_name(const struct server *srv, enum role role, char *name, size_t len)
+{
+	int workers = 0;
+
+	if (role != ROLE_WORKER) {
+		snprintf(name, len, "%s", role_thread_names[role]);
+		return;
+	}
+	for (int i = 0; i < srv->n_units; i++)
+		workers += srv->sh->slots[i].role == ROLE_WORKER;
+	/* At most MAX_THREADS workers: four digits, so the name fits comm's 15 characters. */
+	snprintf(name, len, "%.10s-%u", srv->cfg.model->worker_name ? srv->cfg.model->worker_name : "worker",
+		 (unsigned)workers % 10000u);
+}
+
 /* Start one unit running run(ctx) and wait until it is ready, so units come
  * up (and register with epoll) in a fixed order.  Its counter slot is the
- * next one; role is what the JSON will say. */
+ * next one; role is what the JSON will say, and names it. */
 int srv_spawn(struct server *srv, enum role role, void (*run)(struct worker_ctx *), void *arg)
 {
 	if (srv->n_units >= MAX_UNITS) {
@@ -320,6 +346,7 @@ int srv_spawn(struct server *srv, enum role role, void (*run)(struct worker_ctx 
 	*ctx = (struct worker_ctx){.srv = srv, .counters = &srv->sh->slots[srv->n_units], .arg = arg, .run = run,
 				   .reserve_fd = -1};
 	ctx->counters->role = role;
+	unit_name(srv, role, ctx->counters->name, sizeof(ctx->counters->name));
 
 	if (srv->cfg.processes) {
 		pid_t parent = getpid();

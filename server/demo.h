@@ -39,6 +39,7 @@ struct unit_counters {
 	uint64_t requests;
 	uint64_t reads;
 	uint64_t read_bytes;
+	char name[16];  /* the thread's name (comm): "acceptor", "worker-3", "shard-2", ... */
 } __attribute__((aligned(128)));
 
 struct config {
@@ -49,6 +50,7 @@ struct config {
 	int port;
 	int backlog;
 	unsigned work_us;
+	unsigned accept_work_us; /* burnt by the accepting thread after each accept */
 	unsigned accept_delay_us;
 	double duration_s;     /* 0: run until signalled */
 	uint64_t idle_timeout_ms;
@@ -99,6 +101,8 @@ struct model {
 	const char *name;
 	const char *summary;
 	bool allows_processes;
+	/* Workers are named "<worker_name>-<index>" (default "worker"). */
+	const char *worker_name;
 	/* Open the listener(s) and spawn the units; print why and return -1 on failure. */
 	int (*start)(struct server *srv);
 	/* Optional: wake units that wait on something other than stop_fd or a listener. */

@@ -73,7 +73,7 @@ static void announce_ready(struct server *srv)
 
 static int start_model(struct server *srv)
 {
-	if (srv->cfg.work_us)
+	if (srv->cfg.work_us || srv->cfg.accept_work_us)
 		work_calibrate();
 	return srv->cfg.model->start(srv);
 }

@@ -27,6 +27,7 @@ static struct json_object *unit_json(const struct unit_counters *c)
 	json_object_object_add(o, "tid", json_object_new_int(LOAD(c->tid)));
 	json_object_object_add(o, "pid", json_object_new_int(LOAD(c->pid)));
 	json_object_object_add(o, "role", json_object_new_string(role_names[c->role]));
+	json_object_object_add(o, "name", json_object_new_string(c->name));
 	json_object_object_add(o, "accepts", json_object_new_uint64(LOAD(c->accepts)));
 	json_object_object_add(o, "empty_accepts", json_object_new_uint64(LOAD(c->empty_accepts)));
 	json_object_object_add(o, "requests", json_object_new_uint64(LOAD(c->requests)));
@@ -35,7 +36,7 @@ static struct json_object *unit_json(const struct unit_counters *c)
 	return o;
 }
 
-/* {"model","pid","port","backlog","threads":[{"tid","pid","role","accepts","empty_accepts",
+/* {"model","pid","port","backlog","threads":[{"tid","pid","role","name","accepts","empty_accepts",
  * "requests","reads","read_bytes"}]}, one unit a thread entry, on one line. */
 static int write_json(FILE *f, const struct server *srv)
 {

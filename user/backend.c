@@ -17,6 +17,16 @@
 #include "acceptscope.skel.h"
 #include "backend.h"
 
+/*
+ * Exists, as this process sees it: access() would check with the real uid and no
+ * capabilities, so a non-root tracer holding CAP_DAC_READ_SEARCH (the systemd
+ * unit) would find tracefs (mode 0700) empty.
+ */
+static bool path_exists(const char *path)
+{
+	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
+}
+
 static const char *tracefs_dir(void)
 {
 	static const char *dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
@@ -24,7 +34,7 @@ static const char *tracefs_dir(void)
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/events", dirs[i]);
-		if (access(path, F_OK) == 0)
+		if (path_exists(path))
 			return dirs[i];
 	}
 	/* Not mounted: mount it where it belongs, as bpftrace and perf do. */
@@ -41,7 +51,7 @@ static bool tracefs_has(const char *rel)
 	if (!dir)
 		return false;
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	return access(path, F_OK) == 0;
+	return path_exists(path);
 }
 
 /* kprobes need CONFIG_KPROBES (kprobe_events) and a traceable, non-inlined function. */

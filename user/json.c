@@ -20,7 +20,7 @@ static json_object *wait_json(const struct listener_stats *s)
 	return w;
 }
 
-static json_object *threads_json(const struct thread_row *t, int n, json_object *parent)
+static json_object *threads_json(const struct thread_row *t, int n, json_object *parent, const struct report_opts *ro)
 {
 	struct fairness fr = fairness_of(t, n);
 	json_object *arr = json_object_new_array();
@@ -39,6 +39,8 @@ static json_object *threads_json(const struct thread_row *t, int n, json_object 
 		json_object_object_add(o, "read_bytes", json_object_new_uint64(t[i].read_bytes));
 		json_object_object_add(o, "accept_share", json_object_new_double(fr.accepts ? (double)t[i].accepts / fr.accepts : 0));
 		json_object_object_add(o, "read_share", json_object_new_double(fr.reads ? (double)t[i].reads / fr.reads : 0));
+		json_object_object_add(o, "cpu_pct", report_thread_cpu(ro, t[i].tid) >= 0 ?
+				       json_object_new_double(report_thread_cpu(ro, t[i].tid)) : NULL);
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(parent, "threads", arr);
@@ -48,7 +50,7 @@ static json_object *threads_json(const struct thread_row *t, int n, json_object 
 	return arr;
 }
 
-static json_object *listener_json(const struct listener_row *r)
+static json_object *listener_json(const struct listener_row *r, const struct report_opts *ro)
 {
 	json_object *o = json_object_new_object(), *hist = json_object_new_array();
 	char addr[64];
@@ -78,7 +80,7 @@ static json_object *listener_json(const struct listener_row *r)
 	for (int i = 0; i <= last; i++)
 		json_object_array_add(hist, json_object_new_uint64(r->st.depth_hist[i]));
 	json_object_object_add(o, "depth_hist_log2", hist);
-	threads_json(r->threads, r->nr_threads, o);
+	threads_json(r->threads, r->nr_threads, o, ro);
 	return o;
 }
 
@@ -107,7 +109,7 @@ static json_object *ports_json(const struct snapshot *snap, const struct report_
 		json_object_object_add(p, "listeners", json_object_new_int64(shards));
 		json_object_object_add(p, "accepted", json_object_new_uint64(accepted));
 		n = merge_port_threads(snap, o, r->info.port, &t);
-		threads_json(t, n, p);
+		threads_json(t, n, p, o);
 		free(t);
 		json_object_array_add(arr, p);
 	}
@@ -140,10 +142,11 @@ void print_json(FILE *f, const struct snapshot *snap, const struct report_opts *
 		const struct listener_row *r = &snap->rows[i];
 
 		if (row_listed(r, o, summary))
-			json_object_array_add(ls, listener_json(r));
+			json_object_array_add(ls, listener_json(r, o));
 	}
 	json_object_object_add(root, "listeners", ls);
 	json_object_object_add(root, "ports", ports_json(snap, o, summary));
+	json_object_object_add(root, "findings", findings_json(o));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	fflush(f);
 	json_object_put(root);

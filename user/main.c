@@ -20,6 +20,8 @@
 #include "cli.h"
 #include "clock.h"
 #include "compare.h"
+#include "diagwindow.h"
+#include "prom_http.h"
 #include "report.h"
 #include "session.h"
 #include "timeline.h"
@@ -35,8 +37,17 @@ static struct env {
 	bool json, trace, hist, verbose;
 	enum backend_choice backend;
 	long max_conns, max_listeners;	/* 0: sized from the host at start */
+	bool prometheus, quiet;		/* --prometheus: serve /metrics; --quiet: nothing on stdout */
+	struct prom_listen prom_listen;
+	enum prom_threads prom_threads;
+	long prom_max_series;
+	int window;			/* findings over the last this many intervals */
+	struct diag_thresholds thresholds;
 	const char *timeline;		/* --timeline FILE */
-} env = { .interval = 1.0 };
+} env = { .interval = 1.0, .prom_max_series = PROM_DEFAULT_MAX_SERIES, .window = 5 };
+
+/* Long options without a short one. */
+enum { OPT_PROMETHEUS = 1000, OPT_PROM_THREADS, OPT_PROM_MAX_SERIES, OPT_TIMELINE };
 
 /* --timeline: the page's model, and its file (created at start, renamed into place at exit). */
 static struct timeline *timeline;
@@ -52,7 +63,10 @@ static const char argp_doc[] =
 "\n"
 "USAGE: acceptscope [-p PID]... [-P PORT]... [-i SECS] [-d SECS] [--json]\n"
 "         [--trace] [--hist] [--backend auto|fentry|kprobe|tracepoint]\n"
-"         [--max-conns N] [--max-listeners N] [--timeline FILE] [-v]\n"
+"         [--max-conns N] [--max-listeners N] [-v]\n"
+"         [--prometheus [ADDR:]PORT] [--quiet] [--prometheus-threads MODE]\n"
+"         [--prometheus-max-series N] [--window N] [--threshold NAME=VALUE]...\n"
+"         [--timeline FILE]\n"
 "       acceptscope compare [--help]   (every demo accept model, side by side)\n"
 "\n"
 "EXAMPLES:\n"
@@ -63,6 +77,9 @@ static const char argp_doc[] =
 "    acceptscope --trace -P 80  # a line per event: queued, accepted, read\n"
 "    acceptscope --trace -P 80 --timeline t.html  # and a page drawing them\n"
 "    acceptscope --hist         # also depth and wait histograms\n"
+"    acceptscope -T jain=0.7    # imbalance only below Jain's index 0.7\n"
+"    acceptscope --prometheus 9464 --quiet   # serve 127.0.0.1:9464/metrics\n"
+"    acceptscope --prometheus [::]:9464      # on every address, beside the table\n"
 "    acceptscope compare        # the demo models traced under load\n";
 
 static const struct argp_option opts[] = {
@@ -76,9 +93,18 @@ static const struct argp_option opts[] = {
 	{ "backend", 'b', "B", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "max-conns", 'C', "N", 0, "Connections tracked at once (default: sized from the host, at least 262144)", 0 },
 	{ "max-listeners", 'L', "N", 0, "Listeners tracked (default: sized from the host, at least 65536)", 0 },
-	{ "timeline", 'T', "FILE", 0, "Also draw the trace as a self-contained HTML page in FILE, written at exit "
-	  "(implies --trace)", 0 },
+	{ "window", 'w', "N", 0, "Findings over the last N intervals (default 5; the summary: the whole run)", 0 },
+	{ "threshold", 'T', "NAME=VALUE", 0, "Set a finding's threshold (repeatable; README \"Findings\")", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Also draw the trace as a self-contained HTML page in FILE, written at exit "
+	  "(implies --trace)", 0 },
+	{ "prometheus", OPT_PROMETHEUS, "[ADDR:]PORT", 0,
+	  "Serve GET /metrics for Prometheus (ADDR default 127.0.0.1; IPv6 as [::]:PORT)", 1 },
+	{ "quiet", 'q', NULL, 0, "With --prometheus: print no table or JSON", 1 },
+	{ "prometheus-threads", OPT_PROM_THREADS, "MODE", 0,
+	  "Per-thread series: tid (default), name (threads of a process merged by name), none", 1 },
+	{ "prometheus-max-series", OPT_PROM_MAX_SERIES, "N", 0,
+	  "At most N series about listeners and threads (default 10000); the rest are counted", 1 },
 	{},
 };
 
@@ -126,14 +152,50 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'L':
 		env.max_listeners = cli_long(state, arg, 1, 1L << 22, "--max-listeners");
 		break;
-	case 'T':
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'w':
+		env.window = cli_long(state, arg, 1, 3600, "--window");
+		break;
+	case 'T': {
+		char why[640];
+
+		if (diag_threshold_set(&env.thresholds, arg, why, sizeof(why)))
+			argp_error(state, "%s", why);
+		break;
+	}
+	case OPT_TIMELINE:
 		if (!*arg)
 			argp_error(state, "empty --timeline file name");
 		env.timeline = arg;
 		env.trace = true;
 		break;
-	case 'v':
-		env.verbose = true;
+	case OPT_PROMETHEUS: {
+		const char *why;
+
+		if (!prom_http_built_in())
+			argp_error(state, "--prometheus: not built in (this build has no libmicrohttpd)");
+		if (prom_parse_listen(arg, &env.prom_listen, &why))
+			argp_error(state, "--prometheus '%s': %s", arg, why);
+		env.prometheus = true;
+		break;
+	}
+	case 'q':
+		env.quiet = true;
+		break;
+	case OPT_PROM_THREADS:
+		if (prom_parse_threads(arg, &env.prom_threads))
+			argp_error(state, "--prometheus-threads '%s': expected tid, name or none", arg);
+		break;
+	case OPT_PROM_MAX_SERIES:
+		env.prom_max_series = cli_long(state, arg, 0, 100000000, "--prometheus-max-series");
+		break;
+	case ARGP_KEY_END:
+		if (!env.prometheus && (env.quiet || env.prom_threads || env.prom_max_series != PROM_DEFAULT_MAX_SERIES))
+			argp_error(state, "--quiet and --prometheus-* go with --prometheus");
+		if (env.quiet && env.trace)
+			argp_error(state, "--quiet with --trace: the trace would not be shown");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -183,13 +245,21 @@ static bool output_failed(int err)
 	return true;
 }
 
-/* One interval (or, with @summary, the whole run) in the chosen view. */
-static void report(const struct snapshot *snap, const struct report_opts *ro, double secs, bool summary)
+/* One interval (or, with @summary, the whole run) in the chosen view, with @dw's diagnosis. */
+static void report(const struct snapshot *snap, const struct report_opts *ro, double secs, bool summary,
+		   struct diag_window *dw)
 {
+	struct report_opts with = *ro;
+	struct diagnosis d;
+
+	if (env.quiet)
+		return;
+	if (dw && !diag_window_report(dw, summary, &d))
+		with.diag = &d;
 	if (env.json)
-		print_json(stdout, snap, ro, secs, summary);
+		print_json(stdout, snap, &with, secs, summary);
 	else if (!env.trace || !summary)
-		print_table(stdout, snap, ro, secs);
+		print_table(stdout, snap, &with, secs);
 }
 
 /* --trace: records as they come; a line for any the ring buffer dropped. 0, or a write error. */
@@ -209,6 +279,31 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 	return write_status(stdout);
 }
 
+/* --prometheus: what scrapes get from now on, rendered from @snap (cumulative since start). */
+static void publish(struct prom_exporter *e, const struct snapshot *snap, const struct report_opts *ro,
+		    double collect_secs)
+{
+	static bool warned;
+	struct prom_opts po = { .ro = ro, .threads = env.prom_threads, .max_series = env.prom_max_series,
+				.version = strchr(argp_program_version, ' ') + 1, .collect_secs = collect_secs };
+	int err;
+
+	if (!e || !(err = prom_exporter_update(e, snap, &po)) || warned)
+		return;
+	fprintf(stderr, "acceptscope: /metrics not updated: %s\n", strerror(-err));
+	warned = true;
+}
+
+/* collect() into @snap, timed; published for --prometheus. */
+static void collect_publish(struct session *s, struct prom_exporter *e, const struct report_opts *ro,
+			    struct snapshot *snap)
+{
+	double t = clock_secs();
+
+	collect(s->col, snap);
+	publish(e, snap, ro, clock_secs() - t);
+}
+
 /* --timeline: the empty accepts and queue depths since its last sample. */
 static void sample_timeline(struct collector *col)
 {
@@ -220,7 +315,8 @@ static void sample_timeline(struct collector *col)
 }
 
 /* Until the duration is up or a signal: each interval, a report (or trace records). */
-static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro)
+static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro, struct prom_exporter *e,
+	       struct diag_window *dw)
 {
 	struct snapshot prev = {}, cur = {}, delta = {};
 	double start, last, sampled, t, secs;
@@ -228,7 +324,9 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	int err = 0;
 
 	/* The first sample sets the sk_drops baselines of listeners already there. */
-	collect(s->col, &prev);
+	collect_publish(s, e, ro, &prev);
+	if (dw)
+		diag_window_tick(dw, &prev, NULL);
 	if (timeline)
 		timeline_sample(timeline, &prev, clock_ns());
 	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
@@ -250,12 +348,18 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		session_tick(s);
 		secs = t - last;
 		last = t;
-		if (rb)
+		if (rb && !e)
 			continue;
-		collect(s->col, &cur);
+		collect_publish(s, e, ro, &cur);
+		if (rb) {
+			snapshot_free(&cur);
+			continue;
+		}
 		warn_lost(&cur);
 		snapshot_delta(&cur, &prev, &delta);
-		report(&delta, ro, secs, false);
+		if (dw)
+			diag_window_tick(dw, &cur, &delta);
+		report(&delta, ro, secs, false, dw);
 		snapshot_free(&delta);
 		snapshot_free(&prev);
 		prev = cur;
@@ -264,14 +368,11 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	}
 	if (!err && rb)
 		err = trace_poll(rb, s->col, &lost_reported, 0);
-	snapshot_free(&prev);
 	if (err) {
+		snapshot_free(&prev);
 		output_failed(err);
-		if (timeline) {	/* the page can still be drawn */
-			collect(s->col, &cur);
-			timeline_sample(timeline, &cur, clock_ns());
-			snapshot_free(&cur);
-		}
+		if (timeline)	/* the page can still be drawn */
+			sample_timeline(s->col);
 		return 1;
 	}
 	/* Final, cumulative since start. */
@@ -279,7 +380,13 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	if (timeline)
 		timeline_sample(timeline, &cur, clock_ns());
 	warn_lost(&cur);
-	report(&cur, ro, clock_secs() - start, true);
+	if (dw) {
+		snapshot_delta(&cur, &prev, &delta);
+		diag_window_tick(dw, &cur, &delta);
+		snapshot_free(&delta);
+	}
+	snapshot_free(&prev);
+	report(&cur, ro, clock_secs() - start, true, dw);
 	snapshot_free(&cur);
 	return output_failed(write_status(stdout)) ? 1 : 0;
 }
@@ -295,7 +402,7 @@ static void timeline_title(char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "%s %u", i ? "," : ", threads of pid", env.pids[i]);
 }
 
-/* --trace: the printer, and the timeline when asked for (NULL without). */
+/* --trace: the printer, and the timeline when asked for. */
 static int open_trace(struct session *s, struct trace_sinks *sinks, struct ring_buffer **rb)
 {
 	char title[128];
@@ -343,20 +450,30 @@ int main(int argc, char **argv)
 	struct session s = {};
 	struct ring_buffer *rb = NULL;
 	struct report_opts ro;
+	struct prom_exporter *exporter = NULL;
+	struct diag_window *dw;
+	char prom_err[160];
 	const char *why;
 	int err;
 
 	if (argc > 1 && strcmp(argv[1], "compare") == 0)
 		return compare_main(argc - 1, argv + 1);
+	env.thresholds = diag_default_thresholds;
 	cli_parse(&argp, argc, argv, NULL);
 	libbpf_set_print(libbpf_print_fn);
 	if ((why = session_refusal())) {
 		fprintf(stderr, "acceptscope: %s\n", why);
 		return 2;
 	}
-	/* Before anything is attached: a page that could not be written is refused now. */
+	/* Before anything is attached: a port in use is bad input. */
+	if (env.prometheus && !(exporter = prom_exporter_start(&env.prom_listen, prom_err, sizeof(prom_err)))) {
+		fprintf(stderr, "acceptscope: %s\n", prom_err);
+		return 2;
+	}
+	/* ... and so is a page that could not be written. */
 	if (env.timeline && (why = atomic_open(&timeline_file, env.timeline))) {
 		fprintf(stderr, "acceptscope: cannot write --timeline %s: %s\n", env.timeline, why);
+		prom_exporter_stop(exporter);
 		return 2;
 	}
 	/* A closed stdout shows as EPIPE, handled where we write: never killed while attached. */
@@ -368,12 +485,16 @@ int main(int argc, char **argv)
 		.backend = env.backend, .trace = env.trace, .max_conns = env.max_conns,
 		.max_listeners = env.max_listeners, .plan_out = stderr });
 	if (err) {
+		prom_exporter_stop(exporter);
 		atomic_discard(&timeline_file);
 		return err;
 	}
+	if (exporter)
+		fprintf(stderr, "acceptscope: serving http://%s/metrics\n", env.prom_listen.text);
 	if (env.trace && open_trace(&s, &sinks, &rb)) {
 		ring_buffer__free(rb);
 		session_close(&s);
+		prom_exporter_stop(exporter);
 		atomic_discard(&timeline_file);
 		timeline_free(timeline);
 		return 1;
@@ -381,7 +502,10 @@ int main(int argc, char **argv)
 	ro = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
 				   .nr_ports = env.nr_ports, .hist = env.hist,
 				   .redraw = isatty(1) && !env.json, .plan = &s.plan };
-	err = run(&s, rb, &ro);
+	dw = diag_window_new(env.window, &env.thresholds, &ro);	/* without: no CPU figures, no findings */
+	err = run(&s, rb, &ro, exporter, dw);
+	diag_window_free(dw);
+	prom_exporter_stop(exporter);
 	ring_buffer__free(rb);
 	session_close(&s);
 	err = write_timeline() || err;

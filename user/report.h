@@ -16,6 +16,7 @@ struct report_opts {
 	bool hist;
 	bool redraw;		/* stdout is a terminal: clear the screen each interval */
 	const struct hook_plan *plan;
+	const struct diagnosis *diag;	/* this report's CPU figures and findings; NULL: none */
 };
 
 /* Is @r one of the listeners the user asked about? */
@@ -44,5 +45,14 @@ bool row_listed(const struct listener_row *r, const struct report_opts *o, bool 
 /* Thread rows of every selected listener on @port, merged by thread; the caller frees *@out. */
 int merge_port_threads(const struct snapshot *snap, const struct report_opts *o, __u32 port,
 		       struct thread_row **out);
+
+/* findings_view.c: the diagnosis in the views. */
+struct diagnosis;
+/* @tid's CPU use over the report's span, in % of one CPU; < 0 if unknown. */
+double report_thread_cpu(const struct report_opts *o, __u32 tid);
+/* One line per finding on @port, under its block in the table. */
+void print_port_findings(FILE *f, const struct report_opts *o, __u32 port);
+/* The report's findings as a JSON array (README "Findings"). */
+struct json_object *findings_json(const struct report_opts *o);
 
 #endif

@@ -47,14 +47,26 @@ static void print_listener(FILE *f, const struct listener_row *r, const struct r
 	}
 }
 
-static void print_threads(FILE *f, const struct thread_row *t, int n)
+/* A thread's CPU% over the report's span, or "-". */
+static const char *cpu_cell(const struct report_opts *o, __u32 tid, char *buf, size_t len)
+{
+	double pct = report_thread_cpu(o, tid);
+
+	if (pct < 0)
+		return "-";
+	snprintf(buf, len, "%.1f", pct);
+	return buf;
+}
+
+static void print_threads(FILE *f, const struct thread_row *t, int n, const struct report_opts *o)
 {
 	struct fairness fr = fairness_of(t, n);
+	char cpu[16];
 
 	if (!n)
 		return;
-	fprintf(f, "  %-8s %-8s %-16s %9s %6s %-20s %7s %9s %11s\n", "PID", "TID", "COMM", "ACCEPTS", "SHARE",
-		"", "EMPTY", "READS", "BYTES");
+	fprintf(f, "  %-8s %-8s %-16s %9s %6s %-20s %7s %9s %11s %6s\n", "PID", "TID", "COMM", "ACCEPTS", "SHARE",
+		"", "EMPTY", "READS", "BYTES", "CPU%");
 	for (int i = 0; i < n; i++) {
 		double share = fr.accepts ? (double)t[i].accepts / fr.accepts : 0;
 		char bar[21];
@@ -64,9 +76,10 @@ static void print_threads(FILE *f, const struct thread_row *t, int n)
 		memset(bar, '#', len);
 		memset(bar + len, ' ', 20 - len);
 		bar[20] = 0;
-		fprintf(f, "  %-8u %-8u %-16s %9llu %5.1f%% %s %7llu %9llu %11llu\n", t[i].pid, t[i].tid, comm,
+		fprintf(f, "  %-8u %-8u %-16s %9llu %5.1f%% %s %7llu %9llu %11llu %6s\n", t[i].pid, t[i].tid, comm,
 			(unsigned long long)t[i].accepts, share * 100, bar, (unsigned long long)t[i].empty_accepts,
-			(unsigned long long)t[i].reads, (unsigned long long)t[i].read_bytes);
+			(unsigned long long)t[i].reads, (unsigned long long)t[i].read_bytes,
+			cpu_cell(o, t[i].tid, cpu, sizeof(cpu)));
 	}
 	fprintf(f, "  jain accepts %.3f  reads %.3f  busiest thread %.1f%% of accepts\n", fr.jain_accepts,
 		fr.jain_reads, fr.busiest_share * 100);
@@ -118,8 +131,9 @@ void print_table(FILE *f, const struct snapshot *snap, const struct report_opts 
 			struct thread_row *t;
 			int n = merge_port_threads(snap, o, r->info.port, &t);
 
-			print_threads(f, t, n);
+			print_threads(f, t, n, o);
 			free(t);
+			print_port_findings(f, o, r->info.port);
 			fputc('\n', f);
 			shown = 0;
 		}

@@ -24,5 +24,6 @@ const struct model model_reuseport = {
 	.name = "reuseport",
 	.summary = "N threads, one SO_REUSEPORT listener each (nginx reuseport)",
 	.allows_processes = true,
+	.worker_name = "shard",
 	.start = reuseport_start,
 };

@@ -149,6 +149,12 @@ for i in 0 1; do
 	assert_eq "$m: checks" "true true" "$(jq -r '"\(.checks.totals_match) \(.checks.per_thread_match)"' <<<"$run")"
 	assert_eq "$m: table rps = client rps" "$(jq .client.rps <<<"$run")" "$(jq .table.rps <<<"$run")"
 	assert_eq "$m: table empty = tracer empty" "$(jq .tracer.empty_accepts <<<"$run")" "$(jq .table.empty_accepts <<<"$run")"
+	# Each server thread's CPU during the load (from /proc): a share of one CPU; the table shows
+	# the busiest's.
+	jq -e '[.threads[] | select(.role != null) | .cpu_pct] | all(. != null and . >= 0 and . <= 100)' <<<"$run" \
+		>/dev/null || fail "$m: a server thread without a CPU figure: $(jq -c '[.threads[] | {tid, role, cpu_pct}]' <<<"$run")"
+	assert_eq "$m: table cpu = the busiest server thread's" \
+		"$(jq '[.threads[] | select(.role != null) | .cpu_pct] | max' <<<"$run")" "$(jq .table.cpu_max_pct <<<"$run")"
 	jq -e '.table | (.rps > 0) and (.p50_us > 0) and (.p99_us >= .p50_us) and (.depth_max >= 1)
 		and (.jain > 0) and (.jain <= 1) and (.busiest_share >= .idlest_share)' <<<"$run" >/dev/null \
 		|| fail "$m: implausible table row $(jq -c .table <<<"$run")"
@@ -319,6 +325,9 @@ class Dom(HTMLParser):
         self.cells = {}
         self.findings = 0
         self.in_findings = False
+        self.threads_of = None
+        self.tid = None
+        self.thread_cells = {}
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -329,6 +338,12 @@ class Dom(HTMLParser):
             self.svgs[self.svg].append(a)
         elif tag == 'td' and 'data-field' in a and 'data-model' in a:
             self.cells[(a['data-model'], a['data-level'], a['data-field'])] = a['data-value']
+        elif tag == 'table' and 'threads' in a.get('class', '').split():
+            self.threads_of = (a['data-model'], a['data-level'])
+        elif tag == 'tr' and 'data-tid' in a and self.threads_of:
+            self.tid = a['data-tid']
+        elif tag == 'td' and 'data-field' in a and self.threads_of and self.tid:
+            self.thread_cells[self.threads_of + (self.tid, a['data-field'])] = a['data-value']
         elif tag == 'ul' and a.get('id') == 'findings':
             self.in_findings = True
         elif tag == 'li' and self.in_findings:
@@ -339,6 +354,8 @@ class Dom(HTMLParser):
             self.svg = None
         elif tag == 'ul':
             self.in_findings = False
+        elif tag == 'table':
+            self.threads_of = self.tid = None
 
 
 dom = Dom()
@@ -365,6 +382,9 @@ for run in doc['runs']:
         for field in ('accepts', 'reads'):
             got = [b['data-value'] for b in bars if b.get('data-tid') == str(t['tid']) and b.get('data-field') == field]
             assert got == [str(t[field])], f'{m} {l} tid {t["tid"]} {field}: DOM {got}, JSON {t[field]}'
+        cpu = dom.thread_cells.get((m, l, str(t['tid']), 'cpu_pct'))
+        want = '' if t['cpu_pct'] is None else f"{t['cpu_pct']:.1f}"
+        assert cpu == want, f'{m} {l} tid {t["tid"]} cpu_pct: DOM {cpu!r}, JSON {t["cpu_pct"]!r}'
         assert any(float(b['height']) > 0 for b in bars if b.get('data-tid') == str(t['tid'])) or \
             t['accepts'] + t['reads'] == 0, f'{m} {l} tid {t["tid"]}: bars of no height'
     hist = dom.svgs.get(f'depth-{m}-{l}')

@@ -39,7 +39,8 @@ def from_json(path):
 
 LISTENER = re.compile(r"^\S+:\d+  inode (\d+) ")
 COUNTS = re.compile(r"queued (\d+)  accepted (\d+)  empty (\d+)")
-THREAD = re.compile(r"^  (\d+) +(\d+) +.*? +(\d+) +\d+\.\d% [# ]{20} +(\d+) +(\d+) +(\d+)$")
+# ... EMPTY READS BYTES CPU% (a number, or - when unknown)
+THREAD = re.compile(r"^  (\d+) +(\d+) +.*? +(\d+) +\d+\.\d% [# ]{20} +(\d+) +(\d+) +(\d+) +(?:\d+\.\d|-)$")
 
 
 def from_table(path):

@@ -25,6 +25,11 @@ bad -p -5
 bad -p 999999999
 bad --backend magic
 bad stray-argument
+bad --window 0
+bad --window many
+bad --threshold nope=1
+bad --threshold jain=2
+bad -T jain
 # A PID that does not exist (reap a short-lived child, then ask for it).
 true & dead=$!; wait "$dead"
 bad -p "$dead"

@@ -251,7 +251,7 @@ for t in $BUILTIN; do
 	selected "$t" || continue
 	run_test "$t" builtin "$t" "$VMTEST_TEST_TIMEOUT"
 done
-for f in "$A"/guest.d/*; do
+for f in "$A"/guest.d/*.sh; do	# (other files there are the tests' data)
 	[ -f "$f" ] || continue
 	name=$(basename "$f" .sh)
 	selected "$name" || continue

@@ -24,6 +24,11 @@ static struct cmp_value get_overflows(const struct cmp_run *r)
 	return (struct cmp_value){ .null = !r->overflows_known, .num = r->overflows };
 }
 
+static struct cmp_value get_cpu_max(const struct cmp_run *r)
+{
+	return (struct cmp_value){ .null = !r->cpu_known, .num = r->cpu_max_pct };
+}
+
 static struct cmp_value get_readers(const struct cmp_run *r)
 {
 	return (struct cmp_value){ .text = r->readers };
@@ -47,6 +52,8 @@ const struct cmp_column cmp_columns[] = {
 	  get_jain },
 	{ "jain_reads", "jainR", "Jain's fairness index of reads over the reading threads (tracer)", CMP_INDEX, 5, NULL,
 	  get_jain_reads },
+	{ "cpu_max_pct", "cpu", "CPU use of the busiest server thread during the load, % of one CPU (/proc)", CMP_PERCENT,
+	  5, NULL, get_cpu_max },
 	{ "readers", "reads by", "which threads read the requests: the accepting thread(s) or others", CMP_TEXT, 0, NULL,
 	  get_readers },
 };
@@ -73,6 +80,7 @@ static const struct {
 	[CMP_COUNT] = { "%.0f", "%.0f", 1 },
 	[CMP_SHARE] = { "%.4f", "%.0f%%", 100 },
 	[CMP_INDEX] = { "%.4f", "%.2f", 1 },
+	[CMP_PERCENT] = { "%.1f", "%.0f%%", 1 },
 };
 
 bool cmp_cell(const struct cmp_column *c, const struct cmp_run *run, char *val, size_t vlen, char *shown, size_t slen)

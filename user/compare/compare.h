@@ -66,6 +66,8 @@ struct cmp_thread {
 	uint64_t accepts, empty_accepts, reads, read_bytes;	/* tracer */
 	double accept_share, read_share;			/* tracer */
 	uint64_t s_accepts, s_empty_accepts, s_reads, s_read_bytes, s_requests;	/* server */
+	bool cpu_known;
+	double cpu_pct;		/* CPU use during the load, % of one CPU (/proc, user/cpu.c) */
 };
 
 struct cmp_run {
@@ -100,6 +102,8 @@ struct cmp_run {
 	char readers[24];	/* "acceptor", "workers", "each acceptor", "mixed", "none" */
 	uint64_t server_accepts, server_empty_accepts, server_reads;
 	bool threads_match;	/* per-thread accepts/empty/reads/bytes equal, tracer vs server */
+	bool cpu_known;
+	double cpu_max_pct;	/* the busiest server thread's CPU use during the load */
 
 	bool timeline_written;	/* its --timeline page is in the directory */
 
@@ -140,6 +144,9 @@ struct hook_plan;
 int cmp_read_snapshot(struct cmp_run *run, const struct snapshot *snap, const struct hook_plan *plan);
 /* Figures derived from the per-thread rows, once all three are read. */
 void cmp_derive(struct cmp_run *run);
+struct cpu_span;
+/* Each server thread's CPU use over @span (the load), and the busiest one's. */
+void cmp_read_cpu(struct cmp_run *run, const struct cpu_span *span);
 void cmp_run_free(struct cmp_run *run);
 
 /* columns.c: the columns of the table, the same in the terminal, JSON ("table") and HTML. */
@@ -150,6 +157,7 @@ enum cmp_format {
 	CMP_COUNT,	/* JSON and shown %.0f */
 	CMP_SHARE,	/* a fraction: JSON %.4f, shown 42% */
 	CMP_INDEX,	/* Jain's index: JSON %.4f, shown %.2f */
+	CMP_PERCENT,	/* a percentage: JSON %.1f, shown 42% */
 	CMP_TEXT,	/* a string, JSON string */
 };
 struct cmp_value {

@@ -8,6 +8,7 @@
 #include "compare.h"
 #include "backend.h"
 #include "collect.h"
+#include "cpu.h"
 #include "stats.h"
 
 static json_object *jget(json_object *o, const char *key)
@@ -286,6 +287,22 @@ void cmp_derive(struct cmp_run *run)
 		snprintf(run->readers, sizeof(run->readers), run->reading == 1 ? "a worker" : "workers");
 	else
 		snprintf(run->readers, sizeof(run->readers), "mixed");
+}
+
+void cmp_read_cpu(struct cmp_run *run, const struct cpu_span *span)
+{
+	for (int i = 0; i < run->nr_threads; i++) {
+		struct cmp_thread *t = &run->threads[i];
+		const struct span_thread *c = t->in_server ? cpu_span_find(span, t->tid) : NULL;
+
+		if (!c)
+			continue;
+		t->cpu_known = true;
+		t->cpu_pct = c->cpu_pct;
+		if (!run->cpu_known || c->cpu_pct > run->cpu_max_pct)
+			run->cpu_max_pct = c->cpu_pct;
+		run->cpu_known = true;
+	}
 }
 
 void cmp_run_free(struct cmp_run *run)

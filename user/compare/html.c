@@ -211,7 +211,7 @@ static void run_section(FILE *f, const struct cmp_run *r)
 	depth_chart(f, r);
 	fputs("</div>\n", f);
 	fprintf(f, "<table class=\"threads\" data-model=\"%s\" data-level=\"%s\"><thead><tr><th>tid</th><th class=\"l\">role</th>"
-		   "<th>accepts</th><th>server</th><th>empty</th><th>reads</th><th>read bytes</th><th>share</th></tr></thead><tbody>\n",
+		   "<th>accepts</th><th>server</th><th>empty</th><th>reads</th><th>read bytes</th><th>share</th><th>cpu</th></tr></thead><tbody>\n",
 		r->model, r->level->name);
 	for (int i = 0; i < r->nr_threads; i++) {
 		const struct cmp_thread *t = &r->threads[i];
@@ -222,11 +222,15 @@ static void run_section(FILE *f, const struct cmp_run *r)
 			   "<td data-field=\"server_accepts\" data-value=\"%llu\">%llu</td>"
 			   "<td data-field=\"empty_accepts\" data-value=\"%llu\">%llu</td>"
 			   "<td data-field=\"reads\" data-value=\"%llu\">%llu</td>"
-			   "<td data-field=\"read_bytes\" data-value=\"%llu\">%llu</td><td>%.1f%%</td></tr>\n",
+			   "<td data-field=\"read_bytes\" data-value=\"%llu\">%llu</td><td>%.1f%%</td>",
 			(unsigned long long)t->accepts, (unsigned long long)t->accepts, (unsigned long long)t->s_accepts,
 			(unsigned long long)t->s_accepts, (unsigned long long)t->empty_accepts,
 			(unsigned long long)t->empty_accepts, (unsigned long long)t->reads, (unsigned long long)t->reads,
 			(unsigned long long)t->read_bytes, (unsigned long long)t->read_bytes, t->accept_share * 100);
+		if (t->cpu_known)
+			fprintf(f, "<td data-field=\"cpu_pct\" data-value=\"%.1f\">%.0f%%</td></tr>\n", t->cpu_pct, t->cpu_pct);
+		else
+			fputs("<td data-field=\"cpu_pct\" data-value=\"\">-</td></tr>\n", f);
 	}
 	fputs("</tbody></table>\n</section>\n", f);
 }

@@ -124,6 +124,7 @@ static json_object *thread_json(const struct cmp_thread *th)
 		   "read_bytes", th->read_bytes, NULL);
 	add(x, "accept_share", jdouble(th->accept_share, "%.6f"));
 	add(x, "read_share", jdouble(th->read_share, "%.6f"));
+	add(x, "cpu_pct", th->cpu_known ? jdouble(th->cpu_pct, "%.1f") : NULL);
 	add(x, "server", thread_server_json(th));
 	return x;
 }

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include "clock.h"
 #include "compare.h"
+#include "cpu.h"
 #include "session.h"
 
 #define SAMPLE_SECS 0.25	/* the tracer samples the listeners (and their drop counters) this often */
@@ -45,6 +46,7 @@ struct run_ctx {
 	double sampled;		/* when the tracer last sampled */
 	struct progress prog;
 	pid_t demo;
+	struct cpu_sampler *cpu;	/* the server's threads, sampled as the load starts and ends */
 	char stats[PATH_MAX + 32], demo_err[PATH_MAX + 32], load_out[PATH_MAX + 32], load_err[PATH_MAX + 32];
 };
 
@@ -347,6 +349,15 @@ static int wait_exit_ok(struct run_ctx *c, struct waiting w, const char *who, co
 	return -1;
 }
 
+/* The server's threads' CPU use so far (the span between two calls is the load's). */
+static void sample_server_cpu(struct run_ctx *c)
+{
+	__u32 pid = c->demo;
+
+	if (c->cpu || (c->cpu = cpu_sampler_new(1, "/proc")))
+		cpu_sample(c->cpu, &pid, 1, cpu_clock_ns());
+}
+
 /* The load: a new connection per request, for the duration; 0 once it exited 0. */
 static int run_load(struct run_ctx *c)
 {
@@ -361,12 +372,16 @@ static int run_load(struct run_ctx *c)
 	snprintf(a_conns, sizeof(a_conns), "%d", c->run->connections);
 	snprintf(a_dur, sizeof(a_dur), "%g", cfg->duration);
 	snprintf(a_rate, sizeof(a_rate), "%g", cfg->rate);
+	sample_server_cpu(c);
 	w.pid = spawn(argv, c->load_out, c->load_err, -1);
 	if (w.pid < 0) {
 		fail(c->run, "cannot start %s", cfg->load_bin);
 		return -1;
 	}
-	return wait_exit_ok(c, w, "acceptscope-load", c->load_err, "acceptscope-load did not finish in time");
+	if (wait_exit_ok(c, w, "acceptscope-load", c->load_err, "acceptscope-load did not finish in time"))
+		return -1;
+	sample_server_cpu(c);
+	return 0;
 }
 
 /* Stop the server: it writes its stats.  0 once it exited 0. */
@@ -388,7 +403,12 @@ static void finish(struct run_ctx *c)
 	cmp_timeline_sample(&c->timeline, &snap);
 	if (!cmp_read_load(c->run, c->load_out) && !cmp_read_stats(c->run, c->stats) &&
 	    !cmp_read_snapshot(c->run, &snap, &c->tracer.plan)) {
+		struct cpu_span cpu = {};
+
 		cmp_derive(c->run);
+		if (c->cpu && !cpu_span_get(c->cpu, 1, &cpu))
+			cmp_read_cpu(c->run, &cpu);
+		cpu_span_free(&cpu);
 		c->run->ok = true;
 	}
 	snapshot_free(&snap);
@@ -422,6 +442,7 @@ int cmp_run_one(const struct cmp_config *cfg, struct cmp_run *run, int index, in
 		finish(&c);
 	cmp_kill_children();
 	stop_tracer(&c);
+	cpu_sampler_free(c.cpu);
 	run->secs = clock_secs() - t0;
 	if (c.prog.tty)
 		fputs("\r\033[K", stderr);

@@ -72,7 +72,8 @@ void cmp_print_table(FILE *out, const struct cmp_config *cfg, const struct cmp_r
 	fputs("\nreq/s, p50, p99: client; qmax: deepest accept queue; wait99: p99 time in the accept queue;\n"
 	      "ovfl: accept-queue overflows; empty: accept() calls finding no connection; busiest, idlest:\n"
 	      "accept share of the busiest thread and of the idlest thread meant to accept; jainA, jainR:\n"
-	      "Jain's index of accepts and of reads (1 = even); reads by: who read the requests.\n\n", out);
+	      "Jain's index of accepts and of reads (1 = even); cpu: CPU use of the busiest server thread\n"
+	      "during the load (100% = one CPU); reads by: who read the requests.\n\n", out);
 	for (int i = 0; findings && findings[i]; i++)
 		print_wrapped(out, findings[i], 96);
 }
