@@ -106,7 +106,7 @@ import json, re, sys
 
 mode, guide, work, models = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[5:]
 threads, requests, connections = sys.argv[4].split()
-ROW = re.compile(r'^  (\d+) +(\d+) +(\S.*?) +(\d+) +([\d.]+)% (.{20}) +(\d+) +(\d+) +(\d+)$')
+ROW = re.compile(r'^  (\d+) +(\d+) +(\S.*?) +(\d+) +([\d.]+)% (.{20}) +(\d+) +(\d+) +(\d+)(?: +\S+)?$')  # CPU% last
 WORDS = {
     'accepts': {'one': 'on **its one accepting thread**', 'shared': 'on **all its threads**, which share the port'},
     'reads': {'accepting': 'by **the threads that accept**', 'others': 'by **other threads**',
