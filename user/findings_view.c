@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The diagnosis in the views: the CPU% column, the findings under a port's block and in JSON. */
+/*
+ * The diagnosis in the views: the CPU% column, the findings under a port's block, in JSON,
+ * and as Prometheus gauges.
+ */
 #include <math.h>
 #include <json-c/json.h>
 #include "cpu.h"
 #include "diagnose.h"
+#include "prometheus.h"
 #include "report.h"
 
 double report_thread_cpu(const struct report_opts *o, __u32 tid)
@@ -62,4 +66,47 @@ json_object *findings_json(const struct report_opts *o)
 	for (int i = 0; o->diag && i < o->diag->nr_findings; i++)
 		json_object_array_add(a, finding_json(&o->diag->findings[i]));
 	return a;
+}
+
+/*
+ * acceptscope_finding{port, kind}: for every port shown, one gauge per kind, 0 when the
+ * diagnosis found nothing of that kind there, else the most severe finding's severity
+ * (1 warning, 2 critical).  Every kind is written, so an alert compares a value rather
+ * than tests for absence.  @arg: the report_opts of the listeners shown, with .diag.
+ */
+void prom_write_findings(struct prom_writer *w, const struct snapshot *snap, void *arg)
+{
+	const struct report_opts *o = arg;
+	__u32 last_port = 0;
+	bool any = false;
+
+	for (int i = 0; i < snap->nr_rows; i++) {
+		const struct listener_row *r = &snap->rows[i];
+		__u32 port = r->info.port;
+
+		/* Rows are ordered by port (cmp_rows): each port once. */
+		if (!row_selected(r, o) || (any && port == last_port))
+			continue;
+		if (!any)
+			prom_family(w, "acceptscope_finding", "gauge",
+				    "What the diagnosis finds on the port over its window, by kind "
+				    "(0 none, 1 warning, 2 critical; README Findings)");
+		any = true;
+		last_port = port;
+		for (int k = 0; k < NR_FINDING_KINDS; k++) {
+			struct prom_labels l;
+			int severity = 0;
+
+			for (int j = 0; o->diag && j < o->diag->nr_findings; j++) {
+				const struct finding *x = &o->diag->findings[j];
+
+				if (x->port == port && (int)x->kind == k && (int)x->severity > severity)
+					severity = x->severity;
+			}
+			prom_labels_init(&l);
+			prom_label_u64(&l, "port", port);
+			prom_label_str(&l, "kind", finding_kind_name(k));
+			prom_sample_u64(w, "acceptscope_finding", &l, severity);
+		}
+	}
 }

@@ -245,17 +245,21 @@ static bool output_failed(int err)
 	return true;
 }
 
-/* One interval (or, with @summary, the whole run) in the chosen view, with @dw's diagnosis. */
+/* @dw's diagnosis of the interval just ended (or, with @summary, of the run); NULL: none. */
+static const struct diagnosis *diagnose(struct diag_window *dw, bool summary, struct diagnosis *d)
+{
+	return dw && !diag_window_report(dw, summary, d) ? d : NULL;
+}
+
+/* One interval (or, with @summary, the whole run) in the chosen view, with diagnosis @d. */
 static void report(const struct snapshot *snap, const struct report_opts *ro, double secs, bool summary,
-		   struct diag_window *dw)
+		   const struct diagnosis *d)
 {
 	struct report_opts with = *ro;
-	struct diagnosis d;
 
 	if (env.quiet)
 		return;
-	if (dw && !diag_window_report(dw, summary, &d))
-		with.diag = &d;
+	with.diag = d;
 	if (env.json)
 		print_json(stdout, snap, &with, secs, summary);
 	else if (!env.trace || !summary)
@@ -279,29 +283,34 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 	return write_status(stdout);
 }
 
-/* --prometheus: what scrapes get from now on, rendered from @snap (cumulative since start). */
+/*
+ * --prometheus: what scrapes get from now on, rendered from @snap (cumulative since start),
+ * with the findings of diagnosis @d (NULL: none yet) as acceptscope_finding gauges.
+ */
 static void publish(struct prom_exporter *e, const struct snapshot *snap, const struct report_opts *ro,
-		    double collect_secs)
+		    double collect_secs, const struct diagnosis *d)
 {
 	static bool warned;
+	struct report_opts with = *ro;
 	struct prom_opts po = { .ro = ro, .threads = env.prom_threads, .max_series = env.prom_max_series,
-				.version = strchr(argp_program_version, ' ') + 1, .collect_secs = collect_secs };
+				.version = strchr(argp_program_version, ' ') + 1, .collect_secs = collect_secs,
+				.extra = prom_write_findings, .extra_arg = &with };
 	int err;
 
+	with.diag = d;
 	if (!e || !(err = prom_exporter_update(e, snap, &po)) || warned)
 		return;
 	fprintf(stderr, "acceptscope: /metrics not updated: %s\n", strerror(-err));
 	warned = true;
 }
 
-/* collect() into @snap, timed; published for --prometheus. */
-static void collect_publish(struct session *s, struct prom_exporter *e, const struct report_opts *ro,
-			    struct snapshot *snap)
+/* collect() into @snap; how long it took. */
+static double timed_collect(struct session *s, struct snapshot *snap)
 {
 	double t = clock_secs();
 
 	collect(s->col, snap);
-	publish(e, snap, ro, clock_secs() - t);
+	return clock_secs() - t;
 }
 
 /* --timeline: the empty accepts and queue depths since its last sample. */
@@ -319,12 +328,14 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	       struct diag_window *dw)
 {
 	struct snapshot prev = {}, cur = {}, delta = {};
-	double start, last, sampled, t, secs;
+	struct diagnosis diag;
+	const struct diagnosis *d;
+	double start, last, sampled, t, secs, collect_secs;
 	__u64 lost_reported = 0;
 	int err = 0;
 
 	/* The first sample sets the sk_drops baselines of listeners already there. */
-	collect_publish(s, e, ro, &prev);
+	publish(e, &prev, ro, timed_collect(s, &prev), NULL);
 	if (dw)
 		diag_window_tick(dw, &prev, NULL);
 	if (timeline)
@@ -350,8 +361,9 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		last = t;
 		if (rb && !e)
 			continue;
-		collect_publish(s, e, ro, &cur);
+		collect_secs = timed_collect(s, &cur);
 		if (rb) {
+			publish(e, &cur, ro, collect_secs, NULL);
 			snapshot_free(&cur);
 			continue;
 		}
@@ -359,7 +371,10 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		snapshot_delta(&cur, &prev, &delta);
 		if (dw)
 			diag_window_tick(dw, &cur, &delta);
-		report(&delta, ro, secs, false, dw);
+		/* One diagnosis an interval, for the report and the exporter alike. */
+		d = diagnose(dw, false, &diag);
+		publish(e, &cur, ro, collect_secs, d);
+		report(&delta, ro, secs, false, d);
 		snapshot_free(&delta);
 		snapshot_free(&prev);
 		prev = cur;
@@ -386,7 +401,7 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		snapshot_free(&delta);
 	}
 	snapshot_free(&prev);
-	report(&cur, ro, clock_secs() - start, true, dw);
+	report(&cur, ro, clock_secs() - start, true, diagnose(dw, true, &diag));
 	snapshot_free(&cur);
 	return output_failed(write_status(stdout)) ? 1 : 0;
 }

@@ -87,6 +87,9 @@ void prom_family(struct prom_writer *w, const char *name, const char *type, cons
 bool prom_sample_u64(struct prom_writer *w, const char *name, const struct prom_labels *l, unsigned long long v);
 bool prom_sample_double(struct prom_writer *w, const char *name, const struct prom_labels *l, double v);
 
+/* findings_view.c: the diagnosis as acceptscope_finding gauges, a prom_extra_fn (@arg: report_opts with .diag). */
+void prom_write_findings(struct prom_writer *w, const struct snapshot *snap, void *arg);
+
 /* Escape @src as a label value (\ " and newline) into @dst; truncated at a whole escape.  Returns @dst. */
 char *prom_escape_label(char *dst, size_t size, const char *src);
 

@@ -191,6 +191,10 @@ wait_value "overflow run: accepted = client connections" "sum(acceptscope_accept
 ovf_rise=$(($(netstat_ns ListenOverflows) - ovf_before)) drops_rise=$(($(netstat_ns ListenDrops) - drops_before))
 assert_ge "ListenOverflows rose" 1 "$ovf_rise"
 OVF=$(value "sum(acceptscope_overflows_total{$OSEL})")
+# The diagnosis as gauges: every kind for the port, and the overflow found while it lasted.
+wait_value "finding gauges for the overflow port, one per kind" "count(acceptscope_finding{port=\"$OPORT\"})" 5
+wait_value "overflow finding seen by Prometheus" \
+	"max_over_time(acceptscope_finding{port=\"$OPORT\",kind=\"overflow\"}[5m]) >= bool 1" 1
 
 # --- the figures as they stand, against the tracer's own summary ---
 sleep 1.5	# two more of the tracer's intervals: nothing changes any more; then freeze the time
@@ -202,6 +206,8 @@ S=$(summary "$TMP/t.json")
 jl() { jq --argjson p "$1" --argjson ns "$2" "[.listeners[] | select(.port == \$p and .netns == \$ns) | $3] | add" <<<"$S"; }
 ROOT_NS=$(stat -L -c %i /proc/self/ns/net)
 assert_eq "overflows: Prometheus = the tracer's summary" "$(jl "$OPORT" "$NETNS_INO" .overflows)" "$OVF"
+assert_eq "the summary finds the overflow too" 1 \
+	"$(jq --argjson p "$OPORT" '[.findings[] | select(.port == $p and .kind == "overflow")] | length | if . > 0 then 1 else 0 end' <<<"$S")"
 assert_eq "overflow run: wait _count = JSON wait_us.count" "$(jl "$OPORT" "$NETNS_INO" .wait_us.count)" \
 	"$(value "sum(acceptscope_accept_wait_seconds_count{$OSEL})")"
 assert_eq "overflow run: queued = JSON queued" "$(jl "$OPORT" "$NETNS_INO" .queued)" \

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "prom_http.h"
+#include "diagnose.h"
 #include "prometheus.h"
 #include "stats.h"
 
@@ -371,6 +372,47 @@ static void extra_series(struct prom_writer *w, const struct snapshot *snap, voi
 	}
 }
 
+/* The diagnosis as gauges: every kind for every port shown, the most severe finding's severity. */
+static void finding_gauges(void **state)
+{
+	struct prom_state *st = prom_state_new();
+	struct prom_opts o = opts(PROM_THREADS_TID, PROM_DEFAULT_MAX_SERIES);
+	struct finding f[3] = {
+		{ .kind = FINDING_IMBALANCE, .severity = SEVERITY_WARNING, .port = 8080 },
+		{ .kind = FINDING_OVERFLOW, .severity = SEVERITY_WARNING, .port = 8080 },
+		{ .kind = FINDING_OVERFLOW, .severity = SEVERITY_CRITICAL, .port = 8080 },
+	};
+	struct diagnosis d = { .findings = f, .nr_findings = 3 };
+	struct report_opts with = ro;
+	struct snapshot snap;
+	char *text;
+
+	(void)state;
+	base_snapshot(&snap);
+	add_row(&snap, 777, 9090);	/* a second port, nothing found there */
+	index_rows(&snap);
+	qsort(snap.rows, snap.nr_rows, sizeof(*snap.rows), cmp_rows);
+	with.diag = &d;
+	o.extra = prom_write_findings;
+	o.extra_arg = &with;
+	text = render(&snap, &o, st);
+	assert_sample(text, "acceptscope_finding{port=\"8080\",kind=\"imbalance\"}", "1");
+	assert_sample(text, "acceptscope_finding{port=\"8080\",kind=\"overflow\"}", "2");
+	assert_sample(text, "acceptscope_finding{port=\"8080\",kind=\"wasted_wakeups\"}", "0");
+	assert_sample(text, "acceptscope_finding{port=\"9090\",kind=\"overflow\"}", "0");
+	assert_int_equal(count_samples(text, "acceptscope_finding{"), 2 * NR_FINDING_KINDS);
+	assert_non_null(strstr(text, "# TYPE acceptscope_finding gauge\n"));
+	assert_null(strstr(strstr(text, "# TYPE acceptscope_finding gauge\n") + 1, "# TYPE acceptscope_finding "));
+	free(text);
+	/* No diagnosis yet (the first sample): every kind 0. */
+	with.diag = NULL;
+	text = render(&snap, &o, st);
+	assert_sample(text, "acceptscope_finding{port=\"8080\",kind=\"overflow\"}", "0");
+	free(text);
+	snapshot_free(&snap);
+	prom_state_free(st);
+}
+
 static void series_cap(void **state)
 {
 	struct prom_state *st = prom_state_new();
@@ -480,6 +522,7 @@ int main(void)
 		cmocka_unit_test(closed_listener_shown_once),
 		cmocka_unit_test(thread_modes),
 		cmocka_unit_test(series_cap),
+		cmocka_unit_test(finding_gauges),
 		cmocka_unit_test(selection_and_idle),
 		cmocka_unit_test(listen_addresses),
 		cmocka_unit_test(threads_option),
