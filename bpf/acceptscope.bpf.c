@@ -598,9 +598,40 @@ static __always_inline void conn_request(const struct sock *listener)
 		on_overflow(listener, false);
 }
 
-SEC("fentry/tcp_conn_request")
-int BPF_PROG(fentry_tcp_conn_request, void *rsk_ops, void *af_ops, struct sock *sk)
+/*
+ * --trace: a SYN reached @listener (before the queue-full test above).  No socket exists
+ * for it yet: the peer port comes from the TCP header, which ip_rcv/ipv6_rcv located.
+ */
+static __always_inline void trace_syn(const struct sock *listener, const struct sk_buff *skb)
 {
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	struct conn_event *e;
+	__be16 sport = 0;
+
+	if (!trace_events || !is_tcp_listener(listener) || !listener_wanted(listener))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_TRACE_RECORDS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	bpf_probe_read_kernel(&sport, sizeof(sport), head + BPF_CORE_READ(skb, transport_header));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->listener = listener_id(listener);
+	e->type = EV_SYN;
+	e->depth = BPF_CORE_READ(listener, sk_ack_backlog);
+	e->backlog = BPF_CORE_READ(listener, sk_max_ack_backlog);
+	e->syn_queue = syn_queue_len(listener);
+	e->port = sk_port(listener);
+	e->rport = bpf_ntohs(sport);
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("fentry/tcp_conn_request")
+int BPF_PROG(fentry_tcp_conn_request, void *rsk_ops, void *af_ops, struct sock *sk, struct sk_buff *skb)
+{
+	trace_syn(sk, skb);
 	conn_request(sk);
 	return 0;
 }
@@ -608,6 +639,7 @@ int BPF_PROG(fentry_tcp_conn_request, void *rsk_ops, void *af_ops, struct sock *
 SEC("kprobe/tcp_conn_request")
 int kprobe_tcp_conn_request(struct pt_regs *ctx)
 {
+	trace_syn((void *)PT_REGS_PARM3(ctx), (void *)PT_REGS_PARM4(ctx));
 	conn_request((void *)PT_REGS_PARM3(ctx));
 	return 0;
 }

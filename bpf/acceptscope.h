@@ -112,21 +112,22 @@ enum event_type {
 	EV_ACCEPTED,
 	EV_FIRST_READ,
 	EV_DROPPED,
+	EV_SYN,		/* a SYN reached the listener (tcp_conn_request: fentry/kprobe backends only) */
 };
 
 struct conn_event {
 	__u64 ts_ns;
 	__u64 listener;		/* listener_id_t */
 	__u64 child;		/* kernel address: one connection's events share it */
-	__u64 value;		/* QUEUED: 0; ACCEPTED: wait ns (0 = unknown); FIRST_READ: bytes */
+	__u64 value;		/* QUEUED, SYN: 0; ACCEPTED: wait ns (0 = unknown); FIRST_READ: bytes */
 	__u32 type;
 	__u32 pid;
 	__u32 tid;
-	__u32 depth;		/* accept-queue depth (QUEUED, DROPPED) */
+	__u32 depth;		/* accept-queue depth (QUEUED, DROPPED, SYN) */
 	__u32 backlog;
 	__u32 syn_queue;
 	__u32 port;
-	__u32 rport;		/* peer port of the child */
+	__u32 rport;		/* peer port of the child (SYN: of the SYN; DROPPED: 0) */
 	char comm[TASK_COMM_LEN];
 };
 

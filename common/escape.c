@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Escaping untrusted text for terminals and JSON (see escape.h). */
+/* Escaping untrusted text for terminals, JSON and HTML (see escape.h). */
 #include <stdio.h>
 #include <string.h>
 #include "escape.h"
@@ -58,4 +58,18 @@ char *escape_text(char *dst, size_t size, const char *src, size_t len)
 	}
 	dst[out] = 0;
 	return dst;
+}
+
+void escape_html(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
 }

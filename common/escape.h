@@ -8,6 +8,7 @@
 #define ACCEPTSCOPE_ESCAPE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Worst case: every byte becomes \xNN. */
 #define ESCAPED_LEN(n) (4 * (n) + 1)
@@ -20,5 +21,11 @@
  * truncated at a whole escape when @size is short.  Returns @dst.
  */
 char *escape_text(char *dst, size_t size, const char *src, size_t len);
+
+/*
+ * Write @s to @f for HTML text or a quoted attribute value: & < > " ' as character
+ * references, everything else as is.  Untrusted text goes through escape_text() first.
+ */
+void escape_html(FILE *f, const char *s);
 
 #endif

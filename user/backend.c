@@ -361,6 +361,11 @@ const char *mechanism_name(enum mechanism m)
 	}
 }
 
+bool syn_traced(const struct hook_plan *plan)
+{
+	return plan->mech[HOOK_OVERFLOW] == MECH_FENTRY || plan->mech[HOOK_OVERFLOW] == MECH_KPROBE;
+}
+
 const char *hook_name(enum hook_id h)
 {
 	static const char *names[NR_HOOKS] = {

@@ -48,6 +48,8 @@ void apply_plan(struct acceptscope_bpf *skel, const struct kernel_features *kf,
 /* One line per hook on @f: which mechanism serves it, or which metrics are missing. */
 void describe_plan(FILE *f, const struct hook_plan *plan);
 const char *mechanism_name(enum mechanism m);
+/* Does --trace see SYN arrivals?  They come from the overflow hook's tcp_conn_request program. */
+bool syn_traced(const struct hook_plan *plan);
 const char *hook_name(enum hook_id h);
 
 #endif

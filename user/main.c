@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "acceptscope.h"
 #include "acceptscope.skel.h"
+#include "atomic_file.h"
 #include "cli.h"
 #include "clock.h"
 #include "compare.h"
@@ -22,6 +24,7 @@
 #include "prom_http.h"
 #include "report.h"
 #include "session.h"
+#include "timeline.h"
 #include "trace.h"
 
 static struct env {
@@ -40,10 +43,16 @@ static struct env {
 	long prom_max_series;
 	int window;			/* findings over the last this many intervals */
 	struct diag_thresholds thresholds;
+	const char *timeline;		/* --timeline FILE */
 } env = { .interval = 1.0, .prom_max_series = PROM_DEFAULT_MAX_SERIES, .window = 5 };
 
 /* Long options without a short one. */
-enum { OPT_PROMETHEUS = 1000, OPT_PROM_THREADS, OPT_PROM_MAX_SERIES };
+enum { OPT_PROMETHEUS = 1000, OPT_PROM_THREADS, OPT_PROM_MAX_SERIES, OPT_TIMELINE };
+
+/* --timeline: the page's model, and its file (created at start, renamed into place at exit). */
+static struct timeline *timeline;
+static struct atomic_file timeline_file;
+#define TIMELINE_SAMPLE_SECS 0.25	/* empty accepts and queue depths sampled this often at most */
 
 static volatile sig_atomic_t exiting;
 
@@ -57,6 +66,7 @@ static const char argp_doc[] =
 "         [--max-conns N] [--max-listeners N] [-v]\n"
 "         [--prometheus [ADDR:]PORT] [--quiet] [--prometheus-threads MODE]\n"
 "         [--prometheus-max-series N] [--window N] [--threshold NAME=VALUE]...\n"
+"         [--timeline FILE]\n"
 "       acceptscope compare [--help]   (every demo accept model, side by side)\n"
 "\n"
 "EXAMPLES:\n"
@@ -65,6 +75,7 @@ static const char argp_doc[] =
 "    acceptscope -p 1234 -i 5   # listeners of PID 1234, every 5 seconds\n"
 "    acceptscope --json -d 10   # NDJSON for 10 seconds, then a summary\n"
 "    acceptscope --trace -P 80  # a line per event: queued, accepted, read\n"
+"    acceptscope --trace -P 80 --timeline t.html  # and a page drawing them\n"
 "    acceptscope --hist         # also depth and wait histograms\n"
 "    acceptscope -T jain=0.7    # imbalance only below Jain's index 0.7\n"
 "    acceptscope --prometheus 9464 --quiet   # serve 127.0.0.1:9464/metrics\n"
@@ -85,6 +96,8 @@ static const struct argp_option opts[] = {
 	{ "window", 'w', "N", 0, "Findings over the last N intervals (default 5; the summary: the whole run)", 0 },
 	{ "threshold", 'T', "NAME=VALUE", 0, "Set a finding's threshold (repeatable; README \"Findings\")", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Also draw the trace as a self-contained HTML page in FILE, written at exit "
+	  "(implies --trace)", 0 },
 	{ "prometheus", OPT_PROMETHEUS, "[ADDR:]PORT", 0,
 	  "Serve GET /metrics for Prometheus (ADDR default 127.0.0.1; IPv6 as [::]:PORT)", 1 },
 	{ "quiet", 'q', NULL, 0, "With --prometheus: print no table or JSON", 1 },
@@ -152,6 +165,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "%s", why);
 		break;
 	}
+	case OPT_TIMELINE:
+		if (!*arg)
+			argp_error(state, "empty --timeline file name");
+		env.timeline = arg;
+		env.trace = true;
+		break;
 	case OPT_PROMETHEUS: {
 		const char *why;
 
@@ -258,6 +277,8 @@ static int trace_poll(struct ring_buffer *rb, struct collector *col, __u64 *lost
 	lost = lost_count(col, LOST_TRACE_RECORDS);
 	if (lost > *lost_reported)
 		trace_lost(stdout, env.json, lost - *lost_reported);
+	if (lost > *lost_reported && timeline)
+		timeline_lost(timeline, lost - *lost_reported);
 	*lost_reported = lost;
 	return write_status(stdout);
 }
@@ -292,6 +313,16 @@ static double timed_collect(struct session *s, struct snapshot *snap)
 	return clock_secs() - t;
 }
 
+/* --timeline: the empty accepts and queue depths since its last sample. */
+static void sample_timeline(struct collector *col)
+{
+	struct snapshot snap;
+
+	collect(col, &snap);
+	timeline_sample(timeline, &snap, clock_ns());
+	snapshot_free(&snap);
+}
+
 /* Until the duration is up or a signal: each interval, a report (or trace records). */
 static int run(struct session *s, struct ring_buffer *rb, const struct report_opts *ro, struct prom_exporter *e,
 	       struct diag_window *dw)
@@ -299,7 +330,7 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	struct snapshot prev = {}, cur = {}, delta = {};
 	struct diagnosis diag;
 	const struct diagnosis *d;
-	double start, last, t, secs, collect_secs;
+	double start, last, sampled, t, secs, collect_secs;
 	__u64 lost_reported = 0;
 	int err = 0;
 
@@ -307,8 +338,10 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	publish(e, &prev, ro, timed_collect(s, &prev), NULL);
 	if (dw)
 		diag_window_tick(dw, &prev, NULL);
+	if (timeline)
+		timeline_sample(timeline, &prev, clock_ns());
 	fprintf(stderr, "acceptscope: tracing; Ctrl-C to stop\n");
-	start = last = clock_secs();
+	start = last = sampled = clock_secs();
 	while (!exiting && !err) {
 		t = clock_secs();
 		if (env.duration && t - start >= env.duration)
@@ -317,6 +350,10 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 			err = trace_poll(rb, s->col, &lost_reported, 50);
 		else
 			usleep(20000);
+		if (timeline && t - sampled >= fmin(env.interval, TIMELINE_SAMPLE_SECS)) {
+			sample_timeline(s->col);
+			sampled = t;
+		}
 		if (err || t - last < env.interval)
 			continue;
 		session_tick(s);
@@ -348,10 +385,15 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 		err = trace_poll(rb, s->col, &lost_reported, 0);
 	if (err) {
 		snapshot_free(&prev);
-		return output_failed(err), 1;
+		output_failed(err);
+		if (timeline)	/* the page can still be drawn */
+			sample_timeline(s->col);
+		return 1;
 	}
 	/* Final, cumulative since start. */
 	collect(s->col, &cur);
+	if (timeline)
+		timeline_sample(timeline, &cur, clock_ns());
 	warn_lost(&cur);
 	if (dw) {
 		snapshot_delta(&cur, &prev, &delta);
@@ -364,9 +406,62 @@ static int run(struct session *s, struct ring_buffer *rb, const struct report_op
 	return output_failed(write_status(stdout)) ? 1 : 0;
 }
 
+/* What --timeline's page says was traced. */
+static void timeline_title(char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s", env.nr_ports ? (env.nr_ports > 1 ? "ports" : "port") : "every listener");
+
+	for (int i = 0; i < env.nr_ports && n < (int)len; i++)
+		n += snprintf(buf + n, len - n, "%s %u", i ? "," : "", env.ports[i]);
+	for (int i = 0; i < env.nr_pids && n < (int)len; i++)
+		n += snprintf(buf + n, len - n, "%s %u", i ? "," : ", threads of pid", env.pids[i]);
+}
+
+/* --trace: the printer, and the timeline when asked for. */
+static int open_trace(struct session *s, struct trace_sinks *sinks, struct ring_buffer **rb)
+{
+	char title[128];
+
+	trace_add_sink(sinks, trace_print, &env.json);
+	if (env.timeline) {
+		timeline_title(title, sizeof(title));
+		timeline = timeline_new(title, &s->plan);
+		if (!timeline) {
+			fprintf(stderr, "acceptscope: out of memory\n");
+			return -1;
+		}
+		trace_add_sink(sinks, timeline_record, timeline);
+	}
+	if (!syn_traced(&s->plan))
+		fprintf(stderr, "acceptscope: --trace: no hook here sees SYN arrivals (tcp_conn_request: fentry or "
+				"kprobe backend)\n");
+	*rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_trace_event, sinks, NULL);
+	if (!*rb) {
+		fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
+		return -1;
+	}
+	trace_header(stdout, env.json);
+	return 0;
+}
+
+/* --timeline: the page, renamed into place; 0 or 1 after a line on stderr. */
+static int write_timeline(void)
+{
+	if (!timeline)
+		return 0;
+	timeline_write_html(timeline, timeline_file.f);
+	if (atomic_commit(&timeline_file)) {
+		fprintf(stderr, "acceptscope: cannot write %s: %s\n", env.timeline, strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "acceptscope: timeline written to %s\n", env.timeline);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = argp_doc };
+	static struct trace_sinks sinks;
 	struct session s = {};
 	struct ring_buffer *rb = NULL;
 	struct report_opts ro;
@@ -390,6 +485,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "acceptscope: %s\n", prom_err);
 		return 2;
 	}
+	/* ... and so is a page that could not be written. */
+	if (env.timeline && (why = atomic_open(&timeline_file, env.timeline))) {
+		fprintf(stderr, "acceptscope: cannot write --timeline %s: %s\n", env.timeline, why);
+		prom_exporter_stop(exporter);
+		return 2;
+	}
 	/* A closed stdout shows as EPIPE, handled where we write: never killed while attached. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, sig_handler);
@@ -400,19 +501,18 @@ int main(int argc, char **argv)
 		.max_listeners = env.max_listeners, .plan_out = stderr });
 	if (err) {
 		prom_exporter_stop(exporter);
+		atomic_discard(&timeline_file);
 		return err;
 	}
 	if (exporter)
 		fprintf(stderr, "acceptscope: serving http://%s/metrics\n", env.prom_listen.text);
-	if (env.trace) {
-		rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), handle_trace_event, &env.json, NULL);
-		if (!rb) {
-			fprintf(stderr, "acceptscope: cannot open the ring buffer\n");
-			session_close(&s);
-			prom_exporter_stop(exporter);
-			return 1;
-		}
-		trace_header(stdout, env.json);
+	if (env.trace && open_trace(&s, &sinks, &rb)) {
+		ring_buffer__free(rb);
+		session_close(&s);
+		prom_exporter_stop(exporter);
+		atomic_discard(&timeline_file);
+		timeline_free(timeline);
+		return 1;
 	}
 	ro = (struct report_opts){ .pids = env.pids, .nr_pids = env.nr_pids, .ports = env.ports,
 				   .nr_ports = env.nr_ports, .hist = env.hist,
@@ -423,5 +523,7 @@ int main(int argc, char **argv)
 	prom_exporter_stop(exporter);
 	ring_buffer__free(rb);
 	session_close(&s);
+	err = write_timeline() || err;
+	timeline_free(timeline);
 	return err;
 }

@@ -16,6 +16,7 @@ static const char *event_name(__u32 type)
 	case EV_ACCEPTED: return "accepted";
 	case EV_FIRST_READ: return "read";
 	case EV_DROPPED: return "dropped";
+	case EV_SYN: return "syn";
 	default: return "?";
 	}
 }
@@ -27,8 +28,6 @@ void trace_header(FILE *f, bool json)
 			"PID", "TID", "COMM", "DETAIL");
 }
 
-static double first_ts = -1;
-
 static void print_json_event(const struct conn_event *e, const char *comm, double t)
 {
 	json_object *o = json_object_new_object();
@@ -38,8 +37,10 @@ static void print_json_event(const struct conn_event *e, const char *comm, doubl
 	json_object_object_add(o, "port", json_object_new_int64(e->port));
 	json_object_object_add(o, "peer_port", json_object_new_int64(e->rport));
 	json_object_object_add(o, "listener", json_object_new_uint64(e->listener));
-	json_object_object_add(o, "child", json_object_new_uint64(e->child));
+	if (e->type != EV_SYN)	/* a SYN has no socket yet */
+		json_object_object_add(o, "child", json_object_new_uint64(e->child));
 	switch (e->type) {
+	case EV_SYN:
 	case EV_QUEUED:
 	case EV_DROPPED:
 		json_object_object_add(o, "depth", json_object_new_int64(e->depth));
@@ -63,25 +64,51 @@ static void print_json_event(const struct conn_event *e, const char *comm, doubl
 	json_object_put(o);
 }
 
+void trace_add_sink(struct trace_sinks *s, int (*record)(void *ctx, const struct trace_record *r), void *ctx)
+{
+	if (s->n < MAX_TRACE_SINKS)
+		s->sink[s->n++] = (struct trace_sink){ .record = record, .ctx = ctx };
+}
+
 int handle_trace_event(void *ctx, void *data, size_t size)
 {
+	struct trace_sinks *s = ctx;
 	const struct conn_event *e = data;
-	bool json = *(bool *)ctx;
 	char comm[ESCAPED_LEN(TASK_COMM_LEN)];
-	double t;
+	struct trace_record r = { .e = e, .comm = comm };
+	int err = 0;
 
 	if (size < sizeof(*e))
 		return 0;
 	escape_text(comm, sizeof(comm), e->comm, sizeof(e->comm));
-	if (first_ts < 0)
-		first_ts = e->ts_ns / 1e9;
-	t = e->ts_ns / 1e9 - first_ts;
+	if (!s->started) {
+		s->started = true;
+		s->origin_ns = e->ts_ns;
+	}
+	r.origin_ns = s->origin_ns;
+	/* Records from different CPUs may arrive a few nanoseconds out of order: signed. */
+	r.t = (double)(__s64)(e->ts_ns - s->origin_ns) / 1e9;
+	for (int i = 0; i < s->n && !err; i++)
+		err = s->sink[i].record(s->sink[i].ctx, &r);
+	return err;
+}
+
+int trace_print(void *ctx, const struct trace_record *r)
+{
+	const struct conn_event *e = r->e;
+	const char *comm = r->comm;
+	bool json = *(bool *)ctx;
+
 	if (json) {
-		print_json_event(e, comm, t);
+		print_json_event(e, comm, r->t);
 		return write_status(stdout);
 	}
-	printf("%-12.6f %-9s %-6u %-6u ", t, event_name(e->type), e->port, e->rport);
+	printf("%-12.6f %-9s %-6u %-6u ", r->t, event_name(e->type), e->port, e->rport);
 	switch (e->type) {
+	case EV_SYN:
+		printf("%-8s %-8s %-16s SYN: syn queue %u  depth %u/%u\n", "-", "-", "(softirq)", e->syn_queue,
+		       e->depth, e->backlog);
+		break;
 	case EV_QUEUED:
 		printf("%-8s %-8s %-16s depth %u/%u  syn queue %u\n", "-", "-", "(softirq)", e->depth, e->backlog,
 		       e->syn_queue);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for user/escape.c: hostile thread names and header values. */
+/* Unit tests for common/escape.c: hostile thread names and header values, in text and HTML. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "escape.h"
@@ -60,6 +62,19 @@ static void length_bounds(void **state)
 	assert_string_equal(small, "ab");
 }
 
+static void html_special_characters(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	escape_html(f, "<b a=\"1\">x & 'y'</b> w\xc3\xb6rker \\x1b");
+	fclose(f);
+	assert_string_equal(buf, "&lt;b a=&quot;1&quot;&gt;x &amp; &#39;y&#39;&lt;/b&gt; w\xc3\xb6rker \\x1b");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -67,6 +82,7 @@ int main(void)
 		cmocka_unit_test(controls_and_invalid_bytes_escaped),
 		cmocka_unit_test(valid_utf8_kept_truncated_escaped),
 		cmocka_unit_test(length_bounds),
+		cmocka_unit_test(html_special_characters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,12 +35,13 @@ static const char doc[] =
 "processes are killed) is reported as failed and the others still run.\n"
 "\n"
 "EXIT STATUS: 0 every run succeeded, 1 some run failed, 2 bad arguments, no privilege, or an "
-"--html FILE that cannot be written (refused before any run starts), 130 interrupted.\n"
+"--html FILE or --timeline DIR that cannot be written (refused before any run starts), 130 interrupted.\n"
 "\n"
 "EXAMPLES:\n"
 "  acceptscope compare                    # all models, light and saturated\n"
 "  acceptscope compare -m dispatch,shared-epoll -d 5 --html report.html\n"
-"  acceptscope compare --levels 1,8,64 --models shared-exclusive --json\n";
+"  acceptscope compare --levels 1,8,64 --models shared-exclusive --json\n"
+"  acceptscope compare --levels light --timeline pages/   # a timeline per model\n";
 
 static const struct argp_option options[] = {
 	{ .name = "models", .key = 'm', .arg = "LIST",
@@ -60,6 +61,9 @@ static const struct argp_option options[] = {
 	{ .name = "html", .key = 'o', .arg = "FILE",
 	  .doc = "Also write a self-contained HTML report to FILE (opened before the runs; removed again if "
 		 "compare created it and is interrupted)" },
+	{ .name = "timeline", .key = 'T', .arg = "DIR",
+	  .doc = "Also trace every event and draw each run as a timeline page, DIR/MODEL-LEVEL.html, with "
+		 "DIR/index.html linking them (DIR made if missing)" },
 	{},
 };
 
@@ -158,6 +162,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			argp_error(state, "empty --html file name");
 		cfg->html = arg;
+		break;
+	case 'T':
+		if (!*arg)
+			argp_error(state, "empty --timeline directory name");
+		cfg->timeline_dir = arg;
 		break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -285,7 +294,7 @@ static void catch_signals(void)
  * see cmp_html_open).  0, or compare's exit status: 2 when it cannot run as asked (like bad
  * arguments), 1 when this system cannot run it.
  */
-static int prepare(struct cmp_config *cfg, struct cmp_html_out *html)
+static int prepare(struct cmp_config *cfg, struct cmp_html_out *html, struct atomic_file *index)
 {
 	/* Every run loads BPF programs: without the privilege to, each would fail the same way,
 	 * one after another.  Decided as the tracer decides it. */
@@ -301,10 +310,16 @@ static int prepare(struct cmp_config *cfg, struct cmp_html_out *html)
 		fprintf(stderr, "acceptscope compare: cannot write --html %s: %s\n", cfg->html, strerror(errno));
 		return 2;
 	}
+	if (cfg->timeline_dir && (why = cmp_timeline_prepare(cfg, index))) {
+		fprintf(stderr, "acceptscope compare: cannot write --timeline %s: %s\n", cfg->timeline_dir, why);
+		cmp_html_discard(html);
+		return 2;
+	}
 	snprintf(cfg->tmpdir, sizeof(cfg->tmpdir), "/tmp/acceptscope-compare.XXXXXX");
 	if (!mkdtemp(cfg->tmpdir)) {
 		fprintf(stderr, "acceptscope compare: cannot create a directory in /tmp: %s\n", strerror(errno));
 		cmp_html_discard(html);
+		atomic_discard(index);
 		return 1;
 	}
 	return 0;
@@ -337,10 +352,13 @@ static int run_all(const struct cmp_config *cfg, struct cmp_run *runs, int *fail
 	return n;
 }
 
-/* The table or the JSON document on stdout, and the --html report; 1 if that failed. */
-static int report(const struct cmp_config *cfg, struct cmp_html_out *html, const struct cmp_run *runs, int n,
-		  char **findings)
+/* The table or the JSON document on stdout, the --html report and the --timeline index; 1 if
+ * one failed. */
+static int report(const struct cmp_config *cfg, struct cmp_html_out *html, struct atomic_file *index,
+		  const struct cmp_run *runs, int n, char **findings)
 {
+	char path[PATH_MAX + 16];
+
 	if (cfg->json) {
 		json_object *doc = cmp_json(cfg, runs, n, findings);
 
@@ -354,6 +372,14 @@ static int report(const struct cmp_config *cfg, struct cmp_html_out *html, const
 		fprintf(stderr, "acceptscope compare: cannot write %s: %s\n", cfg->html, strerror(errno));
 		return 1;
 	}
+	snprintf(path, sizeof(path), "%s/index.html", cfg->timeline_dir ? cfg->timeline_dir : ".");
+	if (cfg->timeline_dir && cmp_timeline_index(index, cfg, runs, n)) {
+		fprintf(stderr, "acceptscope compare: cannot write %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	for (int i = 0; cfg->timeline_dir && i < n; i++)
+		if (runs[i].ok && !runs[i].timeline_written)
+			return 1;	/* its page could not be written: said on stderr */
 	return 0;
 }
 
@@ -364,7 +390,8 @@ static int silent(enum libbpf_print_level level, const char *format, va_list arg
 }
 
 /* Arguments, the demo server's models, the refusals; 0 or the exit status. */
-static int setup(struct cmp_config *cfg, struct cmp_html_out *html, int argc, char **argv)
+static int setup(struct cmp_config *cfg, struct cmp_html_out *html, struct atomic_file *index, int argc,
+		 char **argv)
 {
 	char *models;
 
@@ -373,18 +400,19 @@ static int setup(struct cmp_config *cfg, struct cmp_html_out *html, int argc, ch
 		return 1;
 	choose_models(cfg, models);
 	libbpf_set_print(silent);
-	return prepare(cfg, html);
+	return prepare(cfg, html, index);
 }
 
 int compare_main(int argc, char **argv)
 {
 	static struct cmp_config cfg = { .threads = 4, .duration = 3 };
 	struct cmp_html_out html = {};
+	struct atomic_file index = {};
 	struct cmp_run *runs;
 	char **findings = NULL;
 	int n = 0, failed = 0, ret;
 
-	if ((ret = setup(&cfg, &html, argc, argv)))
+	if ((ret = setup(&cfg, &html, &index, argc, argv)))
 		return ret;
 	runs = calloc(cfg.nr_models * cfg.nr_levels, sizeof(*runs));
 	if (runs)
@@ -402,9 +430,10 @@ int compare_main(int argc, char **argv)
 		ret = 130;
 	} else {
 		findings = cmp_findings(&cfg, runs, n);
-		ret = report(&cfg, &html, runs, n, findings) || failed ? 1 : 0;
+		ret = report(&cfg, &html, &index, runs, n, findings) || failed ? 1 : 0;
 	}
 	cmp_html_discard(&html);	/* once the report is written, a no-op */
+	atomic_discard(&index);
 	cmp_findings_free(findings);
 	for (int i = 0; i < n; i++)
 		cmp_run_free(&runs[i]);

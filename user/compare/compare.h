@@ -4,7 +4,7 @@
  * list), proc.c (child processes), run.c (one model at one load level), figures.c (what a
  * run measured), columns.c (the table's columns), text.c (a growing string), findings.c
  * (the sentences), table.c (terminal), json.c, html.c (the report), report_file.c (the
- * --html file).
+ * --html file), timeline.c (the --timeline pages).
  */
 #ifndef ACCEPTSCOPE_COMPARE_INTERNAL_H
 #define ACCEPTSCOPE_COMPARE_INTERNAL_H
@@ -17,7 +17,9 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 #include "acceptscope.h"
+#include "atomic_file.h"
 #include "escape.h"
+#include "timeline.h"
 #include "../compare.h"
 
 #define CMP_MAX_MODELS 16
@@ -50,6 +52,7 @@ struct cmp_config {
 	long work_us;
 	bool json;
 	const char *html;
+	const char *timeline_dir;	/* --timeline DIR */
 	char demo_bin[PATH_MAX], load_bin[PATH_MAX];
 	char tmpdir[PATH_MAX];
 };
@@ -101,6 +104,8 @@ struct cmp_run {
 	bool threads_match;	/* per-thread accepts/empty/reads/bytes equal, tracer vs server */
 	bool cpu_known;
 	double cpu_max_pct;	/* the busiest server thread's CPU use during the load */
+
+	bool timeline_written;	/* its --timeline page is in the directory */
 
 	struct cmp_thread *threads;
 	int nr_threads;
@@ -227,5 +232,29 @@ int cmp_write_html(struct cmp_html_out *o, const struct cmp_config *cfg, const s
 /* No report after all (interrupted, or failed before the runs): close @o, and remove the file
  * if compare created it, or empty it if a report was being written into it. */
 void cmp_html_discard(struct cmp_html_out *o);
+
+/* timeline.c: --timeline DIR, a page per model and level and an index. */
+struct cmp_timeline {
+	struct timeline *tl;
+	struct ring_buffer *rb;
+	struct trace_sinks sinks;
+};
+struct session;
+struct collector;
+/* Before the first run: DIR made if missing, the index's temporary file created; NULL, or why not. */
+const char *cmp_timeline_prepare(struct cmp_config *cfg, struct atomic_file *index);
+/* Once the session traces the run (with trace records): a timeline fed by its ring buffer.  A no-op
+ * without --timeline; -1 when it cannot be made. */
+int cmp_timeline_start(struct cmp_timeline *t, const struct cmp_config *cfg, const struct cmp_run *run,
+		       struct session *s);
+/* The records so far; and a sample of the session's counters. */
+void cmp_timeline_poll(struct cmp_timeline *t);
+void cmp_timeline_sample(struct cmp_timeline *t, const struct snapshot *snap);
+/* The page of the run, DIR/MODEL-LEVEL.html; -1 after a line on stderr. */
+int cmp_timeline_write(struct cmp_timeline *t, const struct cmp_config *cfg, struct cmp_run *run,
+		       struct collector *col);
+void cmp_timeline_stop(struct cmp_timeline *t);
+/* DIR/index.html, linking the pages of @runs; -1 with errno. */
+int cmp_timeline_index(struct atomic_file *index, const struct cmp_config *cfg, const struct cmp_run *runs, int n);
 
 #endif

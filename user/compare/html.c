@@ -11,20 +11,6 @@
 #include <string.h>
 #include "compare.h"
 
-static void esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 /* A round number at least @v (and at least 4), for the top of an axis with 4 gridlines. */
 static double nice_max(double v)
 {
@@ -122,7 +108,7 @@ static void thread_bars(FILE *f, const struct cmp_run *r, const struct cmp_threa
 		return;
 	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%ld</text>", cx, MT + (int)ph + 14, t->tid);
 	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", cx, MT + (int)ph + 27);
-	esc(f, role);
+	escape_html(f, role);
 	fputs("</text>\n", f);
 }
 
@@ -216,7 +202,7 @@ static void run_section(FILE *f, const struct cmp_run *r)
 		r->connections == 1 ? "" : "s");
 	if (!r->ok) {
 		fputs("<p class=\"error\">failed: ", f);
-		esc(f, r->error);
+		escape_html(f, r->error);
 		fputs("</p>\n</section>\n", f);
 		return;
 	}
@@ -231,7 +217,7 @@ static void run_section(FILE *f, const struct cmp_run *r)
 		const struct cmp_thread *t = &r->threads[i];
 
 		fprintf(f, "<tr data-tid=\"%ld\"><td>%ld</td><td class=\"l\">", t->tid, t->tid);
-		esc(f, t->role[0] ? t->role : "?");
+		escape_html(f, t->role[0] ? t->role : "?");
 		fprintf(f, "</td><td data-field=\"accepts\" data-value=\"%llu\">%llu</td>"
 			   "<td data-field=\"server_accepts\" data-value=\"%llu\">%llu</td>"
 			   "<td data-field=\"empty_accepts\" data-value=\"%llu\">%llu</td>"
@@ -288,9 +274,9 @@ static void summary_row(FILE *f, const struct cmp_run *run)
 		cmp_cell(c, run, val, sizeof(val), shown, sizeof(shown));
 		fprintf(f, "<td id=\"cell-%s-%s-%s\"%s data-model=\"%s\" data-level=\"%s\" data-field=\"%s\" data-value=\"",
 			m, l, c->key, align(c), m, l, c->key);
-		esc(f, val);
+		escape_html(f, val);
 		fputs("\">", f);
-		esc(f, shown);
+		escape_html(f, shown);
 		fputs("</td>", f);
 	}
 	fputs("</tr>\n", f);
@@ -302,7 +288,7 @@ static void summary(FILE *f, const struct cmp_run *runs, int n, char **findings)
 	fputs("<table id=\"summary\">\n<thead><tr><th class=\"l\">model</th><th class=\"l\">level</th><th>conns</th>", f);
 	for (int i = 0; i < cmp_nr_columns; i++) {
 		fprintf(f, "<th%s title=\"", align(&cmp_columns[i]));
-		esc(f, cmp_columns[i].title);
+		escape_html(f, cmp_columns[i].title);
 		fprintf(f, "\">%s</th>", cmp_columns[i].head);
 	}
 	fputs("</tr></thead>\n<tbody>\n", f);
@@ -311,13 +297,13 @@ static void summary(FILE *f, const struct cmp_run *runs, int n, char **findings)
 	fputs("</tbody>\n</table>\n<p class=\"note\">", f);
 	for (int i = 0; i < cmp_nr_columns; i++) {
 		fprintf(f, "<b>%s</b>: ", cmp_columns[i].head);
-		esc(f, cmp_columns[i].title);
+		escape_html(f, cmp_columns[i].title);
 		fputs(i + 1 < cmp_nr_columns ? "; " : ".", f);
 	}
 	fputs("</p>\n<h2>What the figures show</h2>\n<ul id=\"findings\">\n", f);
 	for (int i = 0; findings && findings[i]; i++) {
 		fputs("<li>", f);
-		esc(f, findings[i]);
+		escape_html(f, findings[i]);
 		fputs("</li>\n", f);
 	}
 	fputs("</ul>\n", f);

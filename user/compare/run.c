@@ -41,6 +41,7 @@ struct run_ctx {
 	struct cmp_run *run;
 	struct session tracer;
 	bool tracing;
+	struct cmp_timeline timeline;	/* --timeline: the run's page, fed by the tracer's records */
 	double hard;		/* the run's hard deadline */
 	double sampled;		/* when the tracer last sampled */
 	struct progress prog;
@@ -79,11 +80,13 @@ static void sample(struct run_ctx *c, bool now)
 {
 	struct snapshot snap;
 
+	cmp_timeline_poll(&c->timeline);
 	if (!c->tracing || (!now && clock_secs() - c->sampled < SAMPLE_SECS))
 		return;
 	c->sampled = clock_secs();
 	session_tick(&c->tracer);
 	collect(c->tracer.col, &snap);
+	cmp_timeline_sample(&c->timeline, &snap);
 	snapshot_free(&snap);
 }
 
@@ -224,15 +227,21 @@ static int start_tracer(struct run_ctx *c)
 {
 	__u32 port = c->run->port;
 	struct snapshot first;
-	int err = session_open(&c->tracer, &(struct session_opts){ .ports = &port, .nr_ports = 1 });
+	int err = session_open(&c->tracer, &(struct session_opts){ .ports = &port, .nr_ports = 1,
+								     .trace = c->cfg->timeline_dir != NULL });
 
 	if (err) {
 		snprintf(c->run->error, sizeof(c->run->error), "the tracer could not start (status %d)", err);
 		return -1;
 	}
 	c->tracing = true;
+	if (cmp_timeline_start(&c->timeline, c->cfg, c->run, &c->tracer)) {
+		snprintf(c->run->error, sizeof(c->run->error), "the tracer could not start a timeline");
+		return -1;
+	}
 	/* The first sample sets the drop-counter baselines of listeners already there. */
 	collect(c->tracer.col, &first);
+	cmp_timeline_sample(&c->timeline, &first);
 	snapshot_free(&first);
 	c->sampled = clock_secs();
 	return 0;
@@ -240,6 +249,7 @@ static int start_tracer(struct run_ctx *c)
 
 static void stop_tracer(struct run_ctx *c)
 {
+	cmp_timeline_stop(&c->timeline);	/* its ring buffer before the session's map */
 	if (c->tracing)
 		session_close(&c->tracer);
 	c->tracing = false;
@@ -390,6 +400,7 @@ static void finish(struct run_ctx *c)
 	struct snapshot snap;
 
 	collect(c->tracer.col, &snap);
+	cmp_timeline_sample(&c->timeline, &snap);
 	if (!cmp_read_load(c->run, c->load_out) && !cmp_read_stats(c->run, c->stats) &&
 	    !cmp_read_snapshot(c->run, &snap, &c->tracer.plan)) {
 		struct cpu_span cpu = {};
@@ -401,6 +412,7 @@ static void finish(struct run_ctx *c)
 		c->run->ok = true;
 	}
 	snapshot_free(&snap);
+	cmp_timeline_write(&c->timeline, c->cfg, c->run, c->tracer.col);
 }
 
 static int make_dir(struct run_ctx *c, int index)
