@@ -258,58 +258,20 @@ chrome --screenshot="$TMP/shot.png" >"$TMP/chrome.log" 2>&1 || { tail -5 "$TMP/c
 chrome --dump-dom >"$TMP/dom.html" 2>"$TMP/chrome-dom.log" || { tail -5 "$TMP/chrome-dom.log"; fail "chromium --dump-dom failed"; }
 [[ -s $TMP/dom.html ]] || fail "chromium dumped no DOM"
 
-python3 - "$TMP/shot.png" "$TMP/dom.html" "$J" <<'EOF' || fail "HTML report check failed"
-import json, struct, sys, zlib
+PYTHONPATH="$(dirname "$0")/.." python3 - "$TMP/shot.png" "$TMP/dom.html" "$J" <<'EOF' || fail "HTML report check failed"
+import json, sys
 from html.parser import HTMLParser
+from png import Image
 
 png, dom_file, json_file = sys.argv[1:4]
 
 # Screenshot: a real PNG, 1280 wide, with the charts' bar colours drawn.
-data = open(png, 'rb').read()
-assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
-pos, idat, ihdr = 8, b'', None
-while pos < len(data):
-    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b'IHDR':
-        ihdr = struct.unpack('>IIBBBBB', body)
-    elif kind == b'IDAT':
-        idat += body
-    pos += 12 + n
-w, h, depth, ctype, _, _, interlace = ihdr
-assert depth == 8 and ctype in (2, 6) and not interlace, f'unexpected PNG format {ihdr}'
-bpp = 4 if ctype == 6 else 3
-raw = zlib.decompress(idat)
-stride = w * bpp
-prev = bytearray(stride)
+img = Image(png)
+w, h = img.width, img.height
 colours = {'accepts': (0x2f, 0x6f, 0xbf), 'reads': (0xe8, 0x87, 0x1e), 'depth histogram': (0x3f, 0x9b, 0x55)}
-counts = dict.fromkeys(colours, 0)
-ink = 0
-for y in range(h):
-    f = raw[y * (stride + 1)]
-    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    if f == 1:
-        for i in range(bpp, stride):
-            line[i] = (line[i] + line[i - bpp]) & 255
-    elif f == 2:
-        line = bytearray((a + b) & 255 for a, b in zip(line, prev))
-    elif f == 3:
-        for i in range(stride):
-            line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255
-    elif f == 4:
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    prev = line
-    px = bytes(line)
-    for name, rgb in colours.items():
-        counts[name] += px.count(bytes(rgb) + (b'\xff' if bpp == 4 else b''))
-    if y > h // 4 and y % 8 == 0:
-        ink += sum(1 for i in range(0, stride, bpp * 4) if min(px[i:i + 3]) < 200)
+counts = {name: sum(img.count(rgb, y) for y in range(h)) for name, rgb in colours.items()}
+ink = sum(1 for y in range(h // 4 + 1, h) if y % 8 == 0
+          for x in range(0, w, 4) if min(img.rgb(x, y)) < 200)
 print(f'# screenshot {w}x{h}, non-background samples below the table: {ink}, bar pixels: {counts}')
 assert w == 1280, f'screenshot width {w}'
 assert ink > 1000, 'the lower part of the screenshot is blank'
