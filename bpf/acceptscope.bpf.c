@@ -72,6 +72,8 @@ const volatile __u64 rcv_text[2][2] = {};
 
 static __always_inline bool port_wanted(__u32 port)
 {
+	if (!nr_filter_ports)
+		return true;
 	for (int i = 0; i < MAX_FILTERS; i++)
 		if (i < nr_filter_ports && filter_ports[i] == port)
 			return true;
@@ -81,7 +83,7 @@ static __always_inline bool port_wanted(__u32 port)
 /* -P: reads the listener's port only when there is a filter. */
 static __always_inline bool listener_wanted(const struct sock *listener)
 {
-	return !nr_filter_ports || port_wanted(sk_port(listener));
+	return !nr_filter_ports || port_wanted(sk_port(listener));	/* no probe read without -P */
 }
 
 static __always_inline bool pid_wanted(__u32 pid)
@@ -94,19 +96,21 @@ static __always_inline bool pid_wanted(__u32 pid)
 	return false;
 }
 
-static __always_inline void emit(__u32 type, const struct sock *listener, listener_id_t id,
-				 const struct sock *child, __u64 value, __u32 depth)
+/* A --trace record reserved and filled in (NULL: not tracing, or counted lost); the caller submits it. */
+static __always_inline struct conn_event *new_event(__u32 type, const struct sock *listener, listener_id_t id,
+						     const struct sock *child, __u64 value, __u32 depth)
 {
 	struct conn_event *e;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid;
 
 	if (!trace_events)
-		return;
+		return NULL;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost(LOST_TRACE_RECORDS);
-		return;
+		return NULL;
 	}
+	pid_tgid = bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->listener = id;
 	e->child = (__u64)child;
@@ -120,7 +124,16 @@ static __always_inline void emit(__u32 type, const struct sock *listener, listen
 	e->port = sk_port(listener);
 	e->rport = child ? __builtin_bswap16(BPF_CORE_READ(child, __sk_common.skc_dport)) : 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	return e;
+}
+
+static __always_inline void emit(__u32 type, const struct sock *listener, listener_id_t id,
+				 const struct sock *child, __u64 value, __u32 depth)
+{
+	struct conn_event *e = new_event(type, listener, id, child, value, depth);
+
+	if (e)
+		bpf_ringbuf_submit(e, 0);
 }
 
 /*
@@ -533,7 +546,7 @@ int BPF_PROG(tp_sk_data_ready, const struct sock *sk)
 	if (sk->__sk_common.skc_state != TCP_LISTEN || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	port = sk->__sk_common.skc_num;
-	if (nr_filter_ports && !port_wanted(port))
+	if (!port_wanted(port))
 		return 0;
 	child = take_established_child(port, sk->__sk_common.skc_net.net);
 	if (!child && BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head)) {
@@ -604,26 +617,17 @@ static __always_inline void conn_request(const struct sock *listener)
  */
 static __always_inline void trace_syn(const struct sock *listener, const struct sk_buff *skb)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
 	struct conn_event *e;
+	unsigned char *head;
 	__be16 sport = 0;
 
 	if (!trace_events || !is_tcp_listener(listener) || !listener_wanted(listener))
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(LOST_TRACE_RECORDS);
+	e = new_event(EV_SYN, listener, listener_id(listener), NULL, 0, BPF_CORE_READ(listener, sk_ack_backlog));
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
+	head = BPF_CORE_READ(skb, head);
 	bpf_probe_read_kernel(&sport, sizeof(sport), head + BPF_CORE_READ(skb, transport_header));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->listener = listener_id(listener);
-	e->type = EV_SYN;
-	e->depth = BPF_CORE_READ(listener, sk_ack_backlog);
-	e->backlog = BPF_CORE_READ(listener, sk_max_ack_backlog);
-	e->syn_queue = syn_queue_len(listener);
-	e->port = sk_port(listener);
 	e->rport = bpf_ntohs(sport);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -745,7 +749,7 @@ int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && pair_established) {
 		/* A passive child's handshake done (tcp_rcv_state_process): for tp_sk_data_ready. */
 		port = sk->__sk_common.skc_num;	/* a child has its listener's local port */
-		if (nr_filter_ports && !port_wanted(port))
+		if (!port_wanted(port))
 			return 0;
 		e = bpf_map_lookup_elem(&established_child, &zero);
 		if (e) {

@@ -38,56 +38,32 @@ for b in acceptscope acceptscope-demo acceptscope-load; do
 done
 [[ -f $GUIDE ]] || { echo "docs.sh: no guide at $GUIDE" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/acceptscope-docs.XXXXXX)
-PIDS=()
-cleanup() {
-	local pid
-	for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-die() { echo "docs.sh: $*" >&2; exit 1; }
-
-# until SECONDS WHAT CMD...: poll CMD every 50 ms until it succeeds, or fail at the deadline.
-until_ok() {
-	local deadline=$((SECONDS + $1)) what=$2; shift 2
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || die "timed out after $1 s waiting for $what"
-		sleep 0.05
-	done
-}
+# The tests' helpers: processes killed and files removed at exit (track), wait_until,
+# free_port, listening, fail.
+. "$ROOT/tests/lib.sh"
+WORK=$TMP
 # stop PID SIGNAL: signal it and wait for it; fail unless it exits 0.
 stop() {
 	kill "-$2" "$1"
-	wait "$1" || die "process $1 exited with $? after SIG$2"
+	wait "$1" || fail "process $1 exited with $? after SIG$2"
 }
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % 22000))
-		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-	die "no free port"
-}
-listening() { ss -Htln "sport = :$1" | grep -q .; }
 
 # run MODEL: the model under load, traced twice over; its files in $WORK/MODEL.*
 run() {
 	local m=$1 w=$WORK/$1 port table trace demo
 	port=$(free_port)
 	"$BIN/acceptscope" -P "$port" -i 600 >"$w.table" 2>"$w.table.err" &
-	table=$!; PIDS+=("$table")
+	table=$!; track "$table"
 	"$BIN/acceptscope" --trace -P "$port" --timeline "$PAGES/$m.html" >"$w.trace" 2>"$w.trace.err" &
-	trace=$!; PIDS+=("$trace")
-	until_ok 60 "the tracers to attach" grep -q 'tracing;' "$w.table.err"
-	until_ok 60 "the tracers to attach" grep -q 'tracing;' "$w.trace.err"
+	trace=$!; track "$trace"
+	wait_until 60 "the tracers to attach" grep -q 'tracing;' "$w.table.err"
+	wait_until 60 "the tracers to attach" grep -q 'tracing;' "$w.trace.err"
 	"$BIN/acceptscope-demo" --model "$m" --threads $THREADS --port "$port" --stats "$w.stats" --duration 120 \
 		--quiet >"$w.demo.log" 2>&1 &
-	demo=$!; PIDS+=("$demo")
-	until_ok 20 "$m to listen on $port" listening "$port"
+	demo=$!; track "$demo"
+	wait_until 20 "$m to listen on $port" listening "$port"
 	"$BIN/acceptscope-load" --port "$port" --requests $REQUESTS --connections $CONNECTIONS --json >"$w.load" ||
-		die "$m: acceptscope-load failed"
+		fail "$m: acceptscope-load failed"
 	# The tracers first, while the listener is still open: the table names its owner.  Every
 	# accept and read happened before the client had its answers.
 	stop "$table" INT
@@ -98,7 +74,7 @@ run() {
 
 mkdir -p "$PAGES"
 mapfile -t MODELS < <("$BIN/acceptscope-demo" --list-models | cut -f1)
-((${#MODELS[@]})) || die "acceptscope-demo --list-models named no model"
+((${#MODELS[@]})) || fail "acceptscope-demo --list-models named no model"
 for m in "${MODELS[@]}"; do run "$m"; done
 
 python3 - "$MODE" "$GUIDE" "$WORK" "$THREADS $REQUESTS $CONNECTIONS" "${MODELS[@]}" <<'PY'

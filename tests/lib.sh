@@ -3,15 +3,17 @@
 set -euo pipefail
 BIN=${ACCEPTSCOPE_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
 TMP=$(mktemp -d /tmp/acceptscope-test.XXXXXX)
-_PIDS=()
+_PIDS=() _NETNS=() _TIMER_MIGRATION=
 
 _cleanup() {
-	local pid
+	local pid ns
 	for pid in ${_PIDS[@]+"${_PIDS[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
 	for pid in ${_PIDS[@]+"${_PIDS[@]}"}; do
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null || true
 	done
+	for ns in ${_NETNS[@]+"${_NETNS[@]}"}; do ip netns del "$ns" 2>/dev/null || true; done
+	[[ -z $_TIMER_MIGRATION ]] || echo "$_TIMER_MIGRATION" >/proc/sys/kernel/timer_migration
 	rm -rf "$TMP"
 }
 trap _cleanup EXIT
@@ -32,6 +34,32 @@ spawn() {
 	"$@" >"$out" 2>&1 &
 	SPAWNED_PID=$!
 	_PIDS+=("$SPAWNED_PID")
+}
+
+# track PID: kill PID when the test exits, as spawn does (for a process started otherwise).
+track() { _PIDS+=("$1"); }
+
+# own_netns PREFIX: a network namespace of the test's own (lo up), deleted when the test exits,
+# where the kernel's counters (ListenOverflows, ...) count this test alone.  Sets NS (its name),
+# IN (the command prefix that runs in it) and NETNS_INO (its inode: JSON "netns").
+own_netns() {
+	NS=$1$$
+	ip netns add "$NS" || skip "cannot create a network namespace"
+	_NETNS+=("$NS")
+	ip -n "$NS" link set lo up
+	IN=(ip netns exec "$NS")
+	NETNS_INO=$("${IN[@]}" stat -L -c %i /proc/self/ns/net)
+}
+# netstat_ns FIELD: the TcpExt counter FIELD of the namespace own_netns made.
+netstat_ns() {
+	"${IN[@]}" awk -v f="$1" '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1 } else print $(idx[f]) }' /proc/net/netstat
+}
+# timers_stay_put: kernel.timer_migration=0 until the test exits.  Timers (SYN-ACK
+# retransmits) then fire on the CPU that armed them, so handshakes pinned to one CPU stay there.
+timers_stay_put() {
+	[[ -r /proc/sys/kernel/timer_migration ]] || return 0
+	_TIMER_MIGRATION=$(cat /proc/sys/kernel/timer_migration)
+	echo 0 >/proc/sys/kernel/timer_migration
 }
 
 # wait_until SECONDS DESCRIPTION CMD...: poll CMD every 50 ms until it succeeds or the deadline passes.

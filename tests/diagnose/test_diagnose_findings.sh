@@ -93,11 +93,7 @@ assert_eq "herd: imbalance findings naming another cause" "" \
 	"$(jq -r --argjson p "$PORT" '.findings[] | select(.port == $p and .kind == "imbalance" and .cause != "thundering_herd") | .cause' <<<"$S")"
 
 # --- a full queue: backlog 8, an acceptor sleeping 20 ms before each accept, 300 SYNs in 1 s ---
-NS=acceptscope-d$$
-ip netns add "$NS" || skip "cannot create a network namespace"
-trap 'ip netns del "$NS" 2>/dev/null; _cleanup' EXIT
-ip -n "$NS" link set lo up
-IN=(ip netns exec "$NS")
+own_netns acceptscope-d
 # Values of the namespace's own, unlike the host's defaults: the finding must read them there.
 "${IN[@]}" sysctl -qw net.core.somaxconn=1000 net.ipv4.tcp_syncookies=0
 PORT=$(free_port)

@@ -173,15 +173,8 @@ wait_value "target still up" 'up{job="acceptscope"}' 1
 # --- an overflow run in a network namespace of its own (ListenOverflows counts it alone) ---
 # The tracer stays in the root namespace: it sees the listener at listen().
 # As there: server, client and their softirqs on CPU 0, timers where they were armed (restored).
-NS=acceptscope-prom$$
-ip netns add "$NS" || fail "cannot create a network namespace"
-old_migration=$(cat /proc/sys/kernel/timer_migration 2>/dev/null || echo)
-[[ -n $old_migration ]] && echo 0 >/proc/sys/kernel/timer_migration
-trap '_cleanup; ip netns del "$NS" 2>/dev/null; [[ -n $old_migration ]] && echo "$old_migration" >/proc/sys/kernel/timer_migration' EXIT
-ip -n "$NS" link set lo up
-IN=(ip netns exec "$NS")
-NETNS_INO=$("${IN[@]}" stat -L -c %i /proc/self/ns/net)
-netstat_ns() { "${IN[@]}" awk -v f="$1" '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1 } else print $(idx[f]) }' /proc/net/netstat; }
+own_netns acceptscope-prom
+timers_stay_put
 ovf_before=$(netstat_ns ListenOverflows) drops_before=$(netstat_ns ListenDrops)
 spawn "$TMP/odemo.log" "${IN[@]}" taskset -c 0 "$BIN/acceptscope-demo" --model single --port "$OPORT" --backlog 8 \
 	--accept-delay-us 20000 --duration 120 --quiet

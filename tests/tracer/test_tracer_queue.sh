@@ -5,17 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 require_bpf
 
-NS=acceptscope-q$$
-ip netns add "$NS" || skip "cannot create a network namespace"
-# Timers (SYN-ACK retransmits) fire where they were armed, so every handshake is handled
-# on the CPU we pin to below; restored on exit.
-old_migration=$(cat /proc/sys/kernel/timer_migration 2>/dev/null || echo)
-[[ -n $old_migration ]] && echo 0 >/proc/sys/kernel/timer_migration
-trap 'ip netns del "$NS" 2>/dev/null; [[ -n $old_migration ]] && echo "$old_migration" >/proc/sys/kernel/timer_migration; _cleanup' EXIT
-ip -n "$NS" link set lo up
-IN=(ip netns exec "$NS")
-NETNS_INO=$("${IN[@]}" stat -L -c %i /proc/self/ns/net)
-netstat_ns() { "${IN[@]}" awk -v f="$1" '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1 } else print $(idx[f]) }' /proc/net/netstat; }
+own_netns acceptscope-q
+# Every handshake handled on the CPU we pin to below.
+timers_stay_put
 listening_ns() { "${IN[@]}" ss -Htln "sport = :$1" | grep -q .; }
 
 # One CPU for the server, the client, the tracer and their softirqs: on two, two handshakes

@@ -24,22 +24,18 @@ assert_eq "its inode = ss -e ino" "$(ss -Htlne "sport = :$PORT" | grep -o 'ino:[
 kill -KILL "$DEMO_PID"
 
 # --- a listener created after the start, idle, in another network namespace: sampled too ---
-NS=acceptscope-v$$
-ip netns add "$NS" || skip "cannot create a network namespace"
-trap 'ip netns del "$NS" 2>/dev/null; _cleanup' EXIT
-ip -n "$NS" link set lo up
+own_netns acceptscope-v
 PORT=$(free_port)
 start_tracer "$TMP/t1.json" "$TMP/t1.err" -P "$PORT" -i 0.2
 spawn "$TMP/ns-demo.log" ip netns exec "$NS" "$BIN/acceptscope-demo" --model single --port "$PORT" --backlog 7 --duration 60 --quiet
 wait_until 20 "demo listening in $NS" ip netns exec "$NS" ss -Htln "sport = :$PORT"
-ns_ino=$(ip netns exec "$NS" stat -L -c %i /proc/self/ns/net)
-sampled() { grep -q "\"netns\":$ns_ino" "$TMP/t1.json"; }
+sampled() { grep -q "\"netns\":$NETNS_INO" "$TMP/t1.json"; }
 wait_until 10 "the new listener in a sample" sampled
 stop_tracer "$TMP/t1.json" "$TMP/t1.err"
 s=$(summary "$TMP/t1.json")
 assert_eq "new idle listener in $NS: backlog" 7 \
-	"$(jq --argjson ns "$ns_ino" '.listeners[] | select(.netns == $ns) | .backlog' <<<"$s")"
-assert_eq "its depth" 0 "$(jq --argjson ns "$ns_ino" '.listeners[] | select(.netns == $ns) | .depth' <<<"$s")"
+	"$(jq --argjson ns "$NETNS_INO" '.listeners[] | select(.netns == $ns) | .backlog' <<<"$s")"
+assert_eq "its depth" 0 "$(jq --argjson ns "$NETNS_INO" '.listeners[] | select(.netns == $ns) | .depth' <<<"$s")"
 
 # --- --trace: every connection queued, accepted and read, by the right threads ---
 PORT=$(free_port)
